@@ -1,0 +1,71 @@
+"""Ways a model gets in: zoo names, spec files, Hugging Face config.json, ONNX, IR text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from meshc.errors import MeshcError
+from meshc.frontends.transformer import PHASES, Shape
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """What to import: a source and the phase shapes. `dims` binds symbolic ONNX dims."""
+
+    source: str
+    phases: tuple[str, ...] = PHASES
+    shape: Shape = Shape()
+    dims: tuple[tuple[str, int], ...] = field(default=())
+
+
+def load_model(req: ModelRequest) -> ModuleOp:
+    """Imports a model as a verified `tfm` module (one function per phase)."""
+    from meshc.frontends import hf, transformer, zoo
+
+    src = req.source
+    path = Path(src)
+    if src in zoo.names():
+        return transformer.build(zoo.get(src), _phases(zoo.get(src).kind, req), req.shape)
+    if not path.suffix:
+        raise MeshcError(f"unknown model '{src}'",
+                         hint=f"zoo models: {', '.join(zoo.names())}; or give a .yaml, .json, "
+                              ".onnx or .mlir file")
+    if not path.is_file():
+        raise MeshcError("no such file", file=src)
+    suffix = path.suffix.lower()
+    if suffix == ".mlir":
+        from meshc.frontends.mlir import load as load_mlir
+
+        return load_mlir(path)
+    if suffix == ".onnx":
+        from meshc.frontends.onnx import load as load_onnx
+
+        return load_onnx(path, dict(req.dims))
+    if suffix == ".json" and hf.is_hf_config(_json_head(path)):
+        arch = hf.load(path)
+        return transformer.build(arch, _phases(arch.kind, req), req.shape)
+    if suffix in (".json", ".yaml", ".yml"):
+        from meshc.frontends.spec import load as load_spec
+
+        return load_spec(path, req.phases, req.shape)
+    raise MeshcError(f"unknown model file type '{path.suffix}'", file=src,
+                     hint="meshc reads .yaml/.json specs, config.json, .onnx and .mlir")
+
+
+def _phases(kind: str, req: ModelRequest) -> tuple[str, ...]:
+    # An encoder has one forward pass: asking for "both" means its prefill.
+    if kind == "encoder" and req.phases == PHASES:
+        return ("prefill",)
+    return req.phases
+
+
+def _json_head(path: Path) -> object:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,688 @@
+"""The `tfm` dialect: transformer graphs at the level engineers reason about.
+
+Activations are rank-3 tensors `[batch, tokens, features]` (attention heads are packed into
+the feature axis); weights come from `tfm.weight` ops, so each parameter tensor has one
+name, one precision and one residency. Every compute op carries its layer index (-1 for
+ops outside the decoder stack) and its block (attention, mlp, other), and knows its own
+`work()`: MACs, vector work and bytes, independent of hardware.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from math import prod
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    I64,
+    IntegerAttr,
+    StringAttr,
+    TensorType,
+    TypeAttribute,
+    UnitAttr,
+)
+from xdsl.dialects.utils import EnumAttribute
+from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute
+from xdsl.irdl import (
+    IRDLOperation,
+    VarConstraint,
+    base,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+    var_result_def,
+)
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import VerifyException
+from xdsl.utils.str_enum import StrEnum
+
+from meshc.ir.work import ACTIVATION_OPS, SOFTMAX_OPS, Work, element_bits, numel, tensor_bytes
+
+
+class Block(StrEnum):
+    ATTENTION = "attention"
+    MLP = "mlp"
+    OTHER = "other"
+
+
+@irdl_attr_definition
+class BlockAttr(EnumAttribute[Block], SpacedOpaqueSyntaxAttribute):
+    """Which block of a layer an op belongs to: `#tfm<block mlp>`."""
+
+    name = "tfm.block"
+
+
+class AttentionVariant(StrEnum):
+    MHA = "mha"
+    GQA = "gqa"
+    MQA = "mqa"
+    MLA = "mla"
+
+
+@irdl_attr_definition
+class AttentionVariantAttr(EnumAttribute[AttentionVariant], SpacedOpaqueSyntaxAttribute):
+    name = "tfm.attention_variant"
+
+
+def _shape(v: Attribute) -> tuple[int, ...]:
+    assert isinstance(v, TensorType)
+    return tuple(v.get_shape())
+
+
+def _int(a: IntegerAttr) -> int:
+    return a.value.data
+
+
+class GraphOp(IRDLOperation):
+    """Common part of every tfm op: layer index and block."""
+
+    layer = prop_def(IntegerAttr[I64])
+    block = prop_def(BlockAttr)
+
+    @property
+    def layer_index(self) -> int:
+        return _int(self.layer)
+
+    @property
+    def block_name(self) -> str:
+        return self.block.data.value
+
+    def verify_(self) -> None:
+        if self.layer_index < -1:
+            raise VerifyException(f"layer must be >= -1, got {self.layer_index}")
+        for r in self.results:
+            if isinstance(r.type, TensorType) and any(d <= 0 for d in r.type.get_shape()):
+                raise VerifyException(f"result shape {_shape(r.type)} has a non-positive dimension")
+        self.verify_shapes()
+
+    def verify_shapes(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+    @abstractmethod
+    def work(self) -> Work: ...
+
+    def _io(self) -> Work:
+        return Work(
+            in_bytes=sum(tensor_bytes(o.type) for o in self.operands),
+            out_bytes=sum(tensor_bytes(r.type) for r in self.results),
+        )
+
+
+def _common(layer: int, block: str | Block) -> dict[str, Attribute]:
+    return {"layer": IntegerAttr(layer, 64), "block": BlockAttr(Block(block))}
+
+
+_LB = "`layer` $layer $block attr-dict"
+
+
+@irdl_op_definition
+class WeightOp(GraphOp):
+    """A named parameter tensor. Quantized weights carry their group size and scale type."""
+
+    name = "tfm.weight"
+    param = prop_def(StringAttr)
+    group = opt_prop_def(IntegerAttr[I64])
+    scale_type = opt_prop_def(TypeAttribute)
+    result = result_def(TensorType)
+    traits = traits_def(Pure())
+    assembly_format = (
+        "$param (`group` $group^ `scale` $scale_type)? " + _LB + " `:` type($result)"
+    )
+
+    def __init__(self, param: str, type_: TensorType, layer: int, block: str | Block) -> None:
+        super().__init__(
+            result_types=[type_], properties={"param": StringAttr(param), **_common(layer, block)}
+        )
+
+    def verify_shapes(self) -> None:
+        if (self.group is None) != (self.scale_type is None):
+            raise VerifyException("group and scale must be given together")
+        if self.group is not None and _int(self.group) <= 0:
+            raise VerifyException(f"group must be positive, got {_int(self.group)}")
+
+    def scale_bytes(self) -> int:
+        if self.group is None or self.scale_type is None:
+            return 0
+        groups = -(-numel(self.result.type) // _int(self.group))
+        return (groups * element_bits(self.scale_type) + 7) // 8
+
+    def work(self) -> Work:
+        return Work(weight_bytes=tensor_bytes(self.result.type) + self.scale_bytes())
+
+
+@irdl_op_definition
+class EmbeddingOp(GraphOp):
+    """Gather rows of a `[vocab, hidden]` table for `[batch, tokens]` ids."""
+
+    name = "tfm.embedding"
+    ids = operand_def(TensorType)
+    table = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$ids `,` $table " + _LB + " `:` type($ids) `,` type($table) `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        ids, table, out = _shape(self.ids.type), _shape(self.table.type), _shape(self.result.type)
+        if len(table) != 2 or out != (*ids, table[1]):
+            raise VerifyException(f"embedding of ids {ids} in table {table} cannot give {out}")
+
+    def work(self) -> Work:
+        out = tensor_bytes(self.result.type)
+        return Work(in_bytes=tensor_bytes(self.ids.type) + out, out_bytes=out)
+
+
+@irdl_op_definition
+class LinearOp(GraphOp):
+    """Activation `[..., K]` times weight `[K, N]` (plus optional bias `[N]`)."""
+
+    name = "tfm.linear"
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    bias = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `,` $weight (`bias` $bias^)? " + _LB
+        + " `:` type($input) `,` type($weight) (`,` type($bias)^)? `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        x, w, out = _shape(self.input.type), _shape(self.weight.type), _shape(self.result.type)
+        if len(w) != 2 or x[-1] != w[0] or out != (*x[:-1], w[1]):
+            raise VerifyException(f"linear of {x} by weight {w} cannot give {out}")
+        if self.bias is not None and _shape(self.bias.type) != (w[1],):
+            raise VerifyException(f"bias {_shape(self.bias.type)} does not match width {w[1]}")
+
+    def work(self) -> Work:
+        x, w = _shape(self.input.type), _shape(self.weight.type)
+        macs = prod(x[:-1]) * w[0] * w[1]
+        bias_ops = prod(x[:-1]) * w[1] if self.bias is not None else 0
+        return self._io() + Work(macs=macs, linear_macs=macs, vector_ops=bias_ops)
+
+
+@irdl_op_definition
+class LmHeadOp(GraphOp):
+    """Logits: activation `[B, T, D]` times the `[vocab, D]` table (shared when tied).
+
+    With `last`, only the last token of each sequence is projected (prefill)."""
+
+    name = "tfm.lm_head"
+    input = operand_def(TensorType)
+    weight = operand_def(TensorType)
+    last = opt_prop_def(UnitAttr)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `,` $weight (`last` $last^)? " + _LB
+        + " `:` type($input) `,` type($weight) `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        x, w, out = _shape(self.input.type), _shape(self.weight.type), _shape(self.result.type)
+        tokens = 1 if self.last is not None else x[1]
+        if len(x) != 3 or len(w) != 2 or x[-1] != w[1] or out != (x[0], tokens, w[0]):
+            raise VerifyException(f"lm_head of {x} by table {w} cannot give {out}")
+
+    def work(self) -> Work:
+        out, w = _shape(self.result.type), _shape(self.weight.type)
+        macs = out[0] * out[1] * w[0] * w[1]
+        return self._io() + Work(macs=macs, linear_macs=macs)
+
+
+@irdl_op_definition
+class MatmulOp(GraphOp):
+    """Batched activation x activation: `[..., M, K] x [..., K, N]` (`transpose_b`: `[..., N, K]`)."""
+
+    name = "tfm.matmul"
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    transpose_b = opt_prop_def(UnitAttr)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$lhs `,` $rhs (`transpose_b` $transpose_b^)? " + _LB
+        + " `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def _kn(self) -> tuple[int, int]:
+        b = _shape(self.rhs.type)
+        return (b[-1], b[-2]) if self.transpose_b is not None else (b[-2], b[-1])
+
+    def verify_shapes(self) -> None:
+        a, b, out = _shape(self.lhs.type), _shape(self.rhs.type), _shape(self.result.type)
+        if len(a) < 2 or len(a) != len(b):
+            raise VerifyException(f"matmul operands {a} and {b} must have the same rank >= 2")
+        k, n = self._kn()
+        if a[:-2] != b[:-2] or a[-1] != k or out != (*a[:-1], n):
+            raise VerifyException(f"matmul of {a} by {b} cannot give {out}")
+
+    def work(self) -> Work:
+        k, _ = self._kn()
+        macs = numel(self.result.type) * k
+        return self._io() + Work(macs=macs, attention_macs=macs)
+
+
+@irdl_op_definition
+class AttentionOp(GraphOp):
+    """Scaled dot-product attention over packed heads.
+
+    q `[B, q_len, heads*qk_dim]`, k `[B, kv_len, kv_heads*qk_dim]`,
+    v `[B, kv_len, kv_heads*v_dim]` -> `[B, q_len, heads*v_dim]`. GQA/MQA share each KV
+    head among heads/kv_heads query heads. MACs count QK^T and PV over the full
+    q_len x kv_len rectangle, as a masked kernel executes them.
+
+    MLA (DeepSeek, weight-absorbed as in FlashMLA): k = v = the shared latent cache
+    `[B, kv_len, latent + rope_dim]`; `absorb` names the kv_b up-projection
+    `[latent, heads*(qk_dim - rope_dim + v_dim)]`, folded into q (before the scores) and
+    into the output (after PV); those two products count as linear MACs.
+    """
+
+    name = "tfm.attention"
+    q = operand_def(TensorType)
+    k = operand_def(TensorType)
+    v = operand_def(TensorType)
+    w_kv_b = opt_operand_def(TensorType)
+    variant = prop_def(AttentionVariantAttr)
+    heads = prop_def(IntegerAttr[I64])
+    kv_heads = prop_def(IntegerAttr[I64])
+    qk_dim = prop_def(IntegerAttr[I64])
+    v_dim = prop_def(IntegerAttr[I64])
+    rope_dim = opt_prop_def(IntegerAttr[I64])
+    causal = opt_prop_def(UnitAttr)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$variant $q `,` $k `,` $v (`absorb` $w_kv_b^ `rope_dim` $rope_dim)? `heads` $heads "
+        "`kv_heads` $kv_heads `qk_dim` $qk_dim `v_dim` $v_dim (`causal` $causal^)? " + _LB
+        + " `:` type($q) `,` type($k) `,` type($v) (`,` type($w_kv_b)^)? `->` type($result)"
+    )
+
+    def dims(self) -> tuple[int, int, int, int, int, int, int]:
+        """(batch, heads, kv_heads, q_len, kv_len, qk_dim, v_dim)."""
+        q, k = _shape(self.q.type), _shape(self.k.type)
+        return (q[0], _int(self.heads), _int(self.kv_heads), q[1], k[1],
+                _int(self.qk_dim), _int(self.v_dim))
+
+    def latent_dims(self) -> tuple[int, int]:
+        """(latent, rope_dim) of an MLA attention."""
+        assert self.w_kv_b is not None and self.rope_dim is not None
+        return _shape(self.w_kv_b.type)[0], _int(self.rope_dim)
+
+    def verify_shapes(self) -> None:
+        q, k, v, out = (_shape(x.type) for x in (self.q, self.k, self.v, self.result))
+        bsz, h, kvh, lq, _, dqk, dv = self.dims()
+        if min(h, kvh, dqk, dv) <= 0 or h % kvh:
+            raise VerifyException(f"heads ({h}) must be a positive multiple of kv_heads ({kvh})")
+        if any(len(s) != 3 for s in (q, k, v)) or not (q[0] == k[0] == v[0]) or k[1] != v[1]:
+            raise VerifyException(f"attention operands {q}, {k}, {v} are not [B, len, features]")
+        if out != (bsz, lq, h * dv):
+            raise VerifyException(f"attention result {out} should be {(bsz, lq, h * dv)}")
+        if self.variant.data == AttentionVariant.MLA:
+            self._verify_mla(q, k, v)
+            return
+        expected = (AttentionVariant.MHA if kvh == h else
+                    AttentionVariant.MQA if kvh == 1 else AttentionVariant.GQA)
+        if self.variant.data != expected:
+            raise VerifyException(f"{h} heads over {kvh} kv_heads is {expected}, "
+                                  f"not {self.variant.data}")
+        if self.w_kv_b is not None or dqk != dv:
+            raise VerifyException("absorb and qk_dim != v_dim are only allowed for mla")
+        if q[2] != h * dqk or k[2] != kvh * dqk or v[2] != kvh * dv:
+            raise VerifyException(
+                f"q {q}, k {k}, v {v} do not pack heads={h}, kv_heads={kvh}, qk_dim={dqk}, "
+                f"v_dim={dv}")
+
+    def _verify_mla(self, q: tuple[int, ...], k: tuple[int, ...], v: tuple[int, ...]) -> None:
+        if self.w_kv_b is None or self.rope_dim is None:
+            raise VerifyException("mla attention needs `absorb` (the kv_b weight) and rope_dim")
+        _, h, kvh, _, _, dqk, dv = self.dims()
+        latent, rope = self.latent_dims()
+        wkv = _shape(self.w_kv_b.type)
+        if kvh != 1 or not 0 <= rope < dqk:
+            raise VerifyException(f"mla needs kv_heads = 1 and 0 <= rope_dim < qk_dim ({dqk})")
+        if q[2] != h * dqk or k[2] != latent + rope or v != k:
+            raise VerifyException(f"mla q {q}, latent k {k}, v {v} do not match heads={h}, "
+                                  f"qk_dim={dqk}, latent={latent}, rope_dim={rope}")
+        if wkv != (latent, h * (dqk - rope + dv)):
+            raise VerifyException(
+                f"mla kv_b weight {wkv} should be {(latent, h * (dqk - rope + dv))}")
+
+    def work(self) -> Work:
+        b, h, _, lq, lkv, dqk, dv = self.dims()
+        scores = b * h * lq * lkv
+        plain, trans = SOFTMAX_OPS
+        # +1 plain op per score for the 1/sqrt(d) scale and the mask
+        vec = Work(vector_ops=scores * (plain + 1), transcendental_ops=scores * trans)
+        if self.variant.data != AttentionVariant.MLA:
+            macs = scores * (dqk + dv)
+            return self._io() + vec + Work(macs=macs, attention_macs=macs)
+        latent, rope = self.latent_dims()
+        attn = scores * (latent + rope) + scores * latent
+        absorb = b * lq * h * ((dqk - rope) * latent + latent * dv)
+        return self._io() + vec + Work(macs=attn + absorb, attention_macs=attn, linear_macs=absorb)
+
+
+class _Unary(GraphOp):
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    assembly_format = "$input " + _LB + " `:` type($result)"
+    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = (1, 0)
+
+    def work(self) -> Work:
+        n = numel(self.result.type)
+        plain, trans = self.OPS_PER_ELEMENT
+        return self._io() + Work(vector_ops=n * plain, transcendental_ops=n * trans)
+
+
+@irdl_op_definition
+class SoftmaxOp(_Unary):
+    """Softmax over the last axis."""
+
+    name = "tfm.softmax"
+    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = SOFTMAX_OPS
+
+
+@irdl_op_definition
+class RopeOp(_Unary):
+    """Rotary position embedding (cos/sin tables precomputed): 2 mul + 1 add per element."""
+
+    name = "tfm.rope"
+    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = (3, 0)
+
+
+class _Norm(GraphOp):
+    PER_ELEMENT: ClassVar[int] = 4
+
+    def verify_shapes(self) -> None:
+        width = _shape(self.input.type)[-1]
+        for p in self.params():
+            if _shape(p.type) != (width,):
+                raise VerifyException(f"norm parameter {_shape(p.type)} must be ({width},)")
+
+    def params(self) -> list:
+        return list(self.operands[1:])
+
+    def work(self) -> Work:
+        n = numel(self.result.type)
+        rows = n // _shape(self.input.type)[-1]
+        return self._io() + Work(vector_ops=n * self.PER_ELEMENT, transcendental_ops=rows)
+
+
+@irdl_op_definition
+class LayerNormOp(_Norm):
+    """LayerNorm over the last axis: mean, variance, normalise, scale, shift (rsqrt per row)."""
+
+    name = "tfm.layernorm"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    gamma = operand_def(TensorType)
+    beta = opt_operand_def(TensorType)
+    PER_ELEMENT: ClassVar[int] = 8
+    assembly_format = (
+        "$input `,` $gamma (`,` $beta^)? " + _LB
+        + " `:` type($input) `,` type($gamma) (`,` type($beta)^)?"
+    )
+
+
+@irdl_op_definition
+class RmsNormOp(_Norm):
+    """RMSNorm over the last axis: square, sum, normalise, scale (rsqrt per row)."""
+
+    name = "tfm.rmsnorm"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    input = operand_def(T)
+    result = result_def(T)
+    gamma = operand_def(TensorType)
+    PER_ELEMENT: ClassVar[int] = 4
+    assembly_format = "$input `,` $gamma " + _LB + " `:` type($input) `,` type($gamma)"
+
+
+@irdl_op_definition
+class ActivationOp(GraphOp):
+    """relu, gelu, gelu_tanh, silu, sigmoid; with a second operand, the gated form
+    act(gate) * up (SwiGLU for silu, GeGLU for gelu)."""
+
+    name = "tfm.activation"
+    T: ClassVar = VarConstraint("T", base(TensorType))
+    kind = prop_def(StringAttr)
+    input = operand_def(T)
+    up = opt_operand_def(T)
+    result = result_def(T)
+    assembly_format = "$kind $input (`*` $up^)? " + _LB + " `:` type($result)"
+
+    def verify_shapes(self) -> None:
+        if self.kind.data not in ACTIVATION_OPS:
+            raise VerifyException(
+                f"unknown activation '{self.kind.data}'; known: {', '.join(ACTIVATION_OPS)}")
+
+    def work(self) -> Work:
+        n = numel(self.result.type)
+        plain, trans = ACTIVATION_OPS[self.kind.data]
+        gated = 1 if self.up is not None else 0
+        return self._io() + Work(vector_ops=n * (plain + gated), transcendental_ops=n * trans)
+
+
+class _Binary(GraphOp):
+    """Elementwise with numpy broadcasting."""
+
+    lhs = operand_def(TensorType)
+    rhs = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$lhs `,` $rhs " + _LB + " `:` type($lhs) `,` type($rhs) `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        a, b, out = _shape(self.lhs.type), _shape(self.rhs.type), _shape(self.result.type)
+        n = max(len(a), len(b))
+        pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+        if any(x != y and 1 not in (x, y) for x, y in zip(pa, pb, strict=True)) or out != tuple(
+            max(x, y) for x, y in zip(pa, pb, strict=True)
+        ):
+            raise VerifyException(f"cannot broadcast {a} and {b} to {out}")
+
+    def work(self) -> Work:
+        return self._io() + Work(vector_ops=numel(self.result.type))
+
+
+@irdl_op_definition
+class AddOp(_Binary):
+    name = "tfm.add"
+
+
+@irdl_op_definition
+class MulOp(_Binary):
+    name = "tfm.mul"
+
+
+@irdl_op_definition
+class ConcatOp(GraphOp):
+    """Concatenation along the last axis (data movement only)."""
+
+    name = "tfm.concat"
+    inputs = var_operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = "$inputs " + _LB + " `:` type($inputs) `->` type($result)"
+
+    def verify_shapes(self) -> None:
+        shapes = [_shape(i.type) for i in self.inputs]
+        out = _shape(self.result.type)
+        if not shapes or any(s[:-1] != out[:-1] for s in shapes) or sum(
+            s[-1] for s in shapes
+        ) != out[-1]:
+            raise VerifyException(f"concatenating {shapes} on the last axis cannot give {out}")
+
+    def work(self) -> Work:
+        return self._io()
+
+
+@irdl_op_definition
+class MoeOp(GraphOp):
+    """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[E+S, D, F]`,
+    down `[E+S, F, D]` (S shared experts, always active, stored after the routed ones).
+    Each token runs top_k routed experts plus the shared ones."""
+
+    name = "tfm.moe"
+    input = operand_def(TensorType)
+    router = operand_def(TensorType)
+    w_gate = operand_def(TensorType)
+    w_up = operand_def(TensorType)
+    w_down = operand_def(TensorType)
+    experts = prop_def(IntegerAttr[I64])
+    top_k = prop_def(IntegerAttr[I64])
+    shared = prop_def(IntegerAttr[I64])
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `,` $router `,` $w_gate `,` $w_up `,` $w_down `experts` $experts `top_k` $top_k "
+        "`shared` $shared " + _LB + " `:` type($input) `,` type($router) `,` type($w_gate) `,` "
+        "type($w_up) `,` type($w_down) `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        x, r = _shape(self.input.type), _shape(self.router.type)
+        g, u, d = _shape(self.w_gate.type), _shape(self.w_up.type), _shape(self.w_down.type)
+        e, k, s = _int(self.experts), _int(self.top_k), _int(self.shared)
+        if e <= 0 or not 0 < k <= e or s < 0:
+            raise VerifyException(f"need 0 < top_k ({k}) <= experts ({e}) and shared ({s}) >= 0")
+        dim = x[-1]
+        if r != (dim, e) or len(g) != 3 or g != u or g[:2] != (e + s, dim) or d != (e + s, g[2], dim):
+            raise VerifyException(
+                f"moe weights router {r}, gate {g}, up {u}, down {d} do not match input {x} "
+                f"with {e} experts + {s} shared")
+        if _shape(self.result.type) != x:
+            raise VerifyException("moe result must have the input's shape")
+
+    def work(self) -> Work:
+        x, g = _shape(self.input.type), _shape(self.w_gate.type)
+        tokens, dim, ffn = prod(x[:-1]), x[-1], g[2]
+        active = _int(self.top_k) + _int(self.shared)
+        e = _int(self.experts)
+        macs = tokens * (dim * e + active * 3 * dim * ffn)
+        plain, trans = ACTIVATION_OPS["silu"]
+        sm_plain, sm_trans = SOFTMAX_OPS
+        vector = tokens * (active * ffn * (plain + 1) + e * sm_plain + active * dim)
+        return self._io() + Work(macs=macs, linear_macs=macs, vector_ops=vector,
+                                 transcendental_ops=tokens * (active * ffn * trans + e * sm_trans))
+
+
+@irdl_op_definition
+class KvReadOp(GraphOp):
+    """Reads the past entries of one KV cache (`k` or `v`) of a layer: `[B, past, width]`."""
+
+    name = "tfm.kv_read"
+    cache = prop_def(StringAttr)
+    result = result_def(TensorType)
+    assembly_format = "$cache " + _LB + " `:` type($result)"
+
+    def work(self) -> Work:
+        n = tensor_bytes(self.result.type)
+        return Work(kv_read_bytes=n, out_bytes=n)
+
+
+@irdl_op_definition
+class KvAppendOp(GraphOp):
+    """Appends new entries `[B, new, width]` to a KV cache; the result is the whole cache
+    `[B, past + new, width]` that attention reads."""
+
+    name = "tfm.kv_append"
+    cache = prop_def(StringAttr)
+    new = operand_def(TensorType)
+    past = opt_operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = (
+        "$cache $new (`past` $past^)? " + _LB
+        + " `:` type($new) (`,` type($past)^)? `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        new, out = _shape(self.new.type), _shape(self.result.type)
+        past = _shape(self.past.type)[1] if self.past is not None else 0
+        if self.past is not None and _shape(self.past.type)[::2] != new[::2]:
+            raise VerifyException(f"past {_shape(self.past.type)} and new {new} differ")
+        if len(new) != 3 or out != (new[0], new[1] + past, new[2]):
+            raise VerifyException(f"appending {new} to {past} entries cannot give {out}")
+
+    def work(self) -> Work:
+        n = tensor_bytes(self.new.type)
+        return Work(kv_write_bytes=n, in_bytes=n)
+
+
+@irdl_op_definition
+class QuantizeOp(GraphOp):
+    """Quantizes to a narrower element type with one scale per `group` elements."""
+
+    name = "tfm.quantize"
+    input = operand_def(TensorType)
+    group = prop_def(IntegerAttr[I64])
+    result = result_def(TensorType)
+    assembly_format = (
+        "$input `group` $group " + _LB + " `:` type($input) `->` type($result)"
+    )
+
+    def verify_shapes(self) -> None:
+        if _shape(self.input.type) != _shape(self.result.type):
+            raise VerifyException("quantize must keep the shape")
+        if _int(self.group) <= 0:
+            raise VerifyException("group must be positive")
+
+    def work(self) -> Work:
+        n = numel(self.result.type)
+        return self._io() + Work(vector_ops=2 * n)  # scale and round
+
+
+@irdl_op_definition
+class DequantizeOp(GraphOp):
+    """Widens a quantized tensor back to a compute precision."""
+
+    name = "tfm.dequantize"
+    input = operand_def(TensorType)
+    result = result_def(TensorType)
+    assembly_format = "$input " + _LB + " `:` type($input) `->` type($result)"
+
+    def verify_shapes(self) -> None:
+        if _shape(self.input.type) != _shape(self.result.type):
+            raise VerifyException("dequantize must keep the shape")
+
+    def work(self) -> Work:
+        return self._io() + Work(vector_ops=numel(self.result.type))
+
+
+@irdl_op_definition
+class GenericOp(GraphOp):
+    """An op meshc has no model for (e.g. an unrecognised ONNX op), with its work counted."""
+
+    name = "tfm.generic"
+    op_type = prop_def(StringAttr)
+    inputs = var_operand_def(TensorType)
+    outputs = var_result_def(TensorType)
+    macs = prop_def(IntegerAttr[I64])
+    vector_ops = prop_def(IntegerAttr[I64])
+    assembly_format = (
+        "$op_type `(` $inputs `)` `macs` $macs `vector_ops` $vector_ops " + _LB
+        + " `:` functional-type($inputs, $outputs)"
+    )
+
+    def verify_shapes(self) -> None:
+        if _int(self.macs) < 0 or _int(self.vector_ops) < 0:
+            raise VerifyException("macs and vector_ops must be >= 0")
+
+    def work(self) -> Work:
+        macs = _int(self.macs)
+        return self._io() + Work(macs=macs, attention_macs=0, linear_macs=0,
+                                 vector_ops=_int(self.vector_ops))
+
+
+TFM = Dialect(
+    "tfm",
+    [
+        WeightOp, EmbeddingOp, LinearOp, LmHeadOp, MatmulOp, AttentionOp, SoftmaxOp, RopeOp,
+        LayerNormOp, RmsNormOp, ActivationOp, AddOp, MulOp, MoeOp, KvReadOp, KvAppendOp,
+        QuantizeOp, DequantizeOp, GenericOp, ConcatOp,
+    ],
+    [BlockAttr, AttentionVariantAttr],
+)
