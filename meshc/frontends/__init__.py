@@ -17,7 +17,7 @@ class ModelRequest:
 
     source: str
     phases: tuple[str, ...] = PHASES
-    shape: Shape = Shape()
+    shape: Shape = Shape()  # noqa: RUF009 - Shape is frozen
     dims: tuple[tuple[str, int], ...] = field(default=())
 
 

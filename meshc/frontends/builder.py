@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from math import prod
 
 from xdsl.builder import Builder
-from xdsl.rewriter import InsertPoint
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     BFloat16Type,
@@ -22,6 +21,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
 )
 from xdsl.ir import Attribute, Block, Region, SSAValue
+from xdsl.rewriter import InsertPoint
 
 from meshc.ir import graph as g
 
@@ -123,9 +123,10 @@ class GraphBuilder:
             variant=g.AttentionVariantAttr(g.AttentionVariant(kind)),
             heads=IntegerAttr(heads, 64), kv_heads=IntegerAttr(kv_heads, 64),
             qk_dim=IntegerAttr(qk_dim, 64), v_dim=IntegerAttr(v_dim, 64), **extra)
-        return self._emit(g.AttentionOp.create(
-            operands=[q, k, v] + ([absorb] if absorb is not None else []), result_types=[self.tensor((sq[0], sq[1], heads * v_dim), _elt(q))],
-            properties=props))
+        operands = [q, k, v] + ([absorb] if absorb is not None else [])
+        out = self.tensor((sq[0], sq[1], heads * v_dim), _elt(q))
+        return self._emit(g.AttentionOp.create(operands=operands, result_types=[out],
+                                               properties=props))
 
     def _unary(self, cls: type[g.GraphOp], x: SSAValue, **extra: Attribute) -> SSAValue:
         return self._emit(cls.create(operands=[x], result_types=[x.type],

@@ -38,7 +38,7 @@ def _need(cfg: dict[str, Any], key: str, file: str) -> Any:
 def from_config(cfg: dict[str, Any], file: str) -> Arch:
     mt = str(cfg.get("model_type", "")).lower()
     name = Path(file).parent.name or mt or "model"
-    act = _ACT.get(str(cfg.get("hidden_act", cfg.get("activation_function", "silu"))), None)
+    act = _ACT.get(str(cfg.get("hidden_act", cfg.get("activation_function", "silu"))))
     if act is None:
         raise MeshcError(f"unknown activation {cfg.get('hidden_act')!r}", file=file,
                          where="hidden_act")

@@ -7,6 +7,7 @@ from pathlib import Path
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
+from meshc.commands.opt import one_line
 from meshc.errors import MeshcError
 from meshc.registry import make_context
 
@@ -18,8 +19,7 @@ def load(path: Path) -> ModuleOp:
         module = Parser(make_context(), path.read_text(), str(path)).parse_module()
         module.verify()
     except ParseError as e:
-        raise MeshcError(str(e).strip().splitlines()[-1] if str(e).strip() else "parse error",
-                         file=str(path)) from None
+        raise MeshcError(one_line(e)) from None
     except DiagnosticException as e:
-        raise MeshcError(f"invalid IR: {str(e).strip().splitlines()[-1]}", file=str(path)) from None
+        raise MeshcError(f"invalid IR: {one_line(e)}", file=str(path)) from None
     return module

@@ -101,7 +101,7 @@ class GraphOp(IRDLOperation):
                 raise VerifyException(f"result shape {_shape(r.type)} has a non-positive dimension")
         self.verify_shapes()
 
-    def verify_shapes(self) -> None:  # noqa: B027 - optional hook
+    def verify_shapes(self) -> None:
         pass
 
     @abstractmethod

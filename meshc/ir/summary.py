@@ -1,0 +1,62 @@
+"""Per-phase and per-op figures of a `tfm` module: what `meshc inspect` reports."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp, TensorType
+
+from meshc.ir.graph import GraphOp, KvAppendOp, WeightOp
+from meshc.ir.work import Work, numel, tensor_bytes
+
+
+def phases(module: ModuleOp) -> list[func.FuncOp]:
+    return [op for op in module.ops if isinstance(op, func.FuncOp)]
+
+
+def graph_ops(f: func.FuncOp) -> list[GraphOp]:
+    return [op for op in f.walk() if isinstance(op, GraphOp)]
+
+
+def phase_summary(f: func.FuncOp) -> dict[str, int]:
+    """Integer totals of one phase (one function)."""
+    total = Work()
+    params = 0
+    kv_cache = 0
+    for op in graph_ops(f):
+        total = total + op.work()
+        if isinstance(op, WeightOp):
+            params += numel(op.result.type)
+        if isinstance(op, KvAppendOp):
+            kv_cache += tensor_bytes(op.result.type)
+    out = asdict(total)
+    out.update(flops=total.flops, parameters=params, kv_cache_bytes=kv_cache,
+               activation_bytes=total.out_bytes, ops=len(graph_ops(f)))
+    return out
+
+
+def op_rows(f: func.FuncOp) -> list[dict[str, Any]]:
+    """One row per compute op (weights are folded into the totals)."""
+    rows = []
+    for op in graph_ops(f):
+        if isinstance(op, WeightOp):
+            continue
+        w = op.work()
+        row: dict[str, Any] = {"op": op.name, "layer": op.layer_index, "block": op.block_name}
+        row.update({fl.name: getattr(w, fl.name) for fl in fields(w) if getattr(w, fl.name)})
+        res = op.results[0].type if op.results else None
+        row["shape"] = list(res.get_shape()) if isinstance(res, TensorType) else []
+        rows.append(row)
+    return rows
+
+
+def inspect_module(module: ModuleOp, per_op: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"phases": {}}
+    for f in phases(module):
+        entry: dict[str, Any] = phase_summary(f)
+        if per_op:
+            entry["ops"] = op_rows(f)
+        out["phases"][f.sym_name.data] = entry
+    return out
