@@ -76,12 +76,18 @@ def import_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tup
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--ops/--no-ops", "per_op", default=False, help="Include per-op rows.")
+@click.option("-p", "--passes", default="", help="Graph-level passes to run first, e.g. "
+              "'lower-quant{weights=int4 group=128}'.")
 def inspect(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tuple[str, ...],
-            fmt: str, per_op: bool) -> None:
+            fmt: str, per_op: bool, passes: str) -> None:
     """MACs, FLOPs, parameters, weight, activation and KV-cache bytes per phase."""
     from meshc.ir.summary import inspect_module
 
     module = load_model(request(model, phase, batch, seq, kv_len, dims))
+    if passes:
+        from meshc import pipelines
+
+        pipelines.apply(module, passes)
     data = inspect_module(module, per_op=per_op or fmt == "json")
     data["model"] = model
     if fmt == "json":

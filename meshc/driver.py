@@ -1,0 +1,144 @@
+"""The library API: `compile_model(request, hardware, options) -> CompileResult`.
+
+It reads as the steps it takes: import the model, run the pass pipeline (partition,
+quantize, tile, map), then for each phase replay the mapped schedule in the simulator and
+collect the figures. Nothing here writes files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, TensorType
+
+from meshc import pipelines
+from meshc.errors import MeshcError
+from meshc.frontends import ModelRequest, load_model
+from meshc.hardware import Hardware, load_hardware
+from meshc.ir.tile import ComputeOp
+from meshc.ir.work import tensor_bytes
+from meshc.passes.map_mesh import tiled_ops
+from meshc.result import CompileResult, MapperStats, PhaseResult
+from meshc.sim.model import SimEdge, SimOp
+from meshc.sim.replay import simulate
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    pipeline: str = "default"  # a named pipeline (meshc.pipelines.PIPELINES)
+    passes: str = ""  # an explicit pass list instead of the named pipeline
+    mapper: str = "cpsat"
+    budget: float = 2.0  # CP-SAT deterministic time
+    seed: int = 0
+    workers: int = 2
+
+
+def pass_list(hw: str, opts: CompileOptions) -> str:
+    if opts.passes:
+        return opts.passes
+    extra = f" mapper={opts.mapper} budget={opts.budget} seed={opts.seed} workers={opts.workers}"
+    return pipelines.pipeline_spec(opts.pipeline, hw, extra)
+
+
+def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),  # noqa: B008
+                  progress: Progress | None = None) -> CompileResult:
+    say = progress or (lambda _msg: None)
+    t0 = time.perf_counter()
+    hw = load_hardware(hw_name)
+    say(f"importing {req.source}")
+    module = load_model(req)
+    spec = pass_list(hw_name, opts)
+    pipelines.apply(module, spec, lambda p, _m: say(f"ran {p.name}"))
+    phases = []
+    for f in _functions(module):
+        say(f"simulating {f.sym_name.data}")
+        phases.append(simulate_phase(f, hw))
+    return CompileResult(
+        model=req.source, hardware=hw_name, hardware_summary=hw.summary(),
+        mesh=(hw.mesh_rows, hw.mesh_cols), pipeline=spec, phases=tuple(phases),
+        compile_time_s=time.perf_counter() - t0,
+        options={**asdict(opts), "batch": req.shape.batch, "seq": req.shape.seq,
+                 "kv_len": req.shape.kv_len})
+
+
+def _functions(module: ModuleOp) -> list[func.FuncOp]:
+    return [op for op in module.ops if isinstance(op, func.FuncOp)]
+
+
+def sim_inputs(f: func.FuncOp) -> tuple[list[SimOp], list[SimEdge]]:
+    """The mapped tile ops of one function and their dependencies, as simulator values."""
+    ops = tiled_ops(f)
+    if any(op.placement is None or op.start is None or op.end is None for op in ops):
+        raise MeshcError(f"@{f.sym_name.data} is not mapped", hint="run map-mesh last")
+    index = {op: i for i, op in enumerate(ops)}
+    sim_ops = [_sim_op(op) for op in ops]
+    edges = sorted({(index[o.owner], index[op], tensor_bytes(o.type))
+                    for op in ops for o in op.inputs if isinstance(o.owner, ComputeOp)})
+    return sim_ops, [SimEdge(src=s, dst=d, bytes=b) for s, d, b in edges]
+
+
+def _sim_op(op: ComputeOp) -> SimOp:
+    assert op.placement is not None and op.start is not None and op.end is not None
+    rect = tuple(int(x) for x in op.placement.get_values())
+    return SimOp(
+        name=op.label.data, op_class=op.source.data.split(".")[-1], kind=op.kind.data.value,
+        layer=op.layer.value.data, block=op.block.data.value, region=op.region.data,
+        precision=op.precision.data, n_tiles=op.n_tiles,
+        tile_shape=tuple(int(x) for x in op.tile_shape.get_values()),  # type: ignore[arg-type]
+        tile_work=op.work_per_tile(), padded_macs=op.padded_macs.value.data,
+        hbm_read_bytes=op.hbm_read_bytes.value.data,
+        hbm_write_bytes=op.hbm_write_bytes.value.data, rect=rect,  # type: ignore[arg-type]
+        planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data)
+
+
+def _tokens(f: func.FuncOp) -> int:
+    """Tokens the phase processes: the elements of its first integer (token id) input."""
+    for arg in f.body.block.args:
+        t = arg.type
+        if isinstance(t, TensorType) and isinstance(t.element_type, IntegerType):
+            n = 1
+            for d in t.get_shape():
+                n *= d
+            return n
+    return 1
+
+
+def simulate_phase(f: func.FuncOp, hw: Hardware) -> PhaseResult:
+    ops, edges = sim_inputs(f)
+    sim = simulate(ops, edges, hw)
+    clock = hw.noc.clock_hz
+    stats = _mapper_stats(f, clock)
+    macs = sum(o.macs for o in sim.ops)
+    precisions: dict[str, int] = {}
+    for o in sim.ops:
+        precisions[o.precision] = precisions.get(o.precision, 0) + o.macs
+    main = max(sorted(precisions), key=lambda p: precisions[p]) if precisions else "bf16"
+    return PhaseResult(
+        name=f.sym_name.data, tokens=_tokens(f), latency_s=sim.latency_s,
+        lower_bound_s=stats.lower_bound_s, macs=macs, peak_flops=hw.peak_flops(main),
+        energy_breakdown_pj=sim.energy_breakdown_pj,
+        energy_by_op_class_pj=sim.energy_by_op_class_pj, core_busy_s=sim.core_busy_s,
+        sram_peak_bytes=sim.sram_peak_bytes, mapper=stats, ops=sim.ops,
+        transfers=sim.transfers, hbm=sim.hbm, n_cores=len(hw.cores))
+
+
+def _mapper_stats(f: func.FuncOp, clock: float) -> MapperStats:
+    attr = f.attributes.get("meshc.mapper")
+    if not isinstance(attr, DictionaryAttr):
+        raise MeshcError(f"@{f.sym_name.data} has no mapper result", hint="run map-mesh last")
+    d = attr.data
+
+    def num(k: str) -> float:
+        return float(d[k].value.data)  # type: ignore[attr-defined]
+
+    return MapperStats(
+        solver=d["solver"].data, status=d["status"].data,  # type: ignore[attr-defined]
+        makespan_s=num("makespan") / clock, heft_makespan_s=num("heft_makespan") / clock,
+        lower_bound_s=num("lower_bound") / clock, solve_time_s=num("solve_time_s"),
+        fell_back=bool(d["fell_back"].value.data),  # type: ignore[attr-defined]
+        wall_limit_hit=bool(d["wall_limit_hit"].value.data))  # type: ignore[attr-defined]

@@ -1,0 +1,137 @@
+"""Precomputed candidate tables shared by HEFT, re-timing and CP-SAT.
+
+An `Instance` is a `MappingProblem` plus its candidate rectangles and, per candidate, the
+duration and HBM share, in *time units* of `scale` cycles each (durations and delays are
+rounded up, so a schedule feasible in units is feasible in cycles after multiplying starts
+by `scale`). `scale=1` is the exact cycle model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshc.mappers.costs import byte_cycles, duration_cycles, hbm_share
+from meshc.mappers.feasibility import check_feasible, usable_cores
+from meshc.mappers.problem import MappingProblem
+from meshc.mappers.rects import Rect, candidate_rects
+
+IntArray = np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OpTable:
+    """One op's candidates: rectangles and per-candidate numbers (index = candidate id)."""
+
+    rects: tuple[Rect, ...]
+    geom: IntArray  # (k, 4): r0, c0, r1, c1
+    n_cores: IntArray
+    cores: tuple[tuple[int, ...], ...]  # flat core ids (row * cols + col), row-major
+    dur_cycles: IntArray
+    dur: IntArray  # units
+    hbm: IntArray  # HBM share of HBM_SHARES
+
+    @property
+    def area(self) -> IntArray:
+        """Core-cycles occupied by each candidate."""
+        return self.n_cores * self.dur_cycles
+
+
+def _ceil_div(a: IntArray | int, b: int) -> IntArray:
+    return -(-np.asarray(a, dtype=np.int64) // b)
+
+
+def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
+    op = problem.ops[i]
+    m = problem.machine
+    rects = candidate_rects(usable_cores(problem, op), op.n_tiles, problem.max_candidates)
+    dur_c = np.array([duration_cycles(op, r, m) for r in rects], dtype=np.int64)
+    return OpTable(
+        rects=rects,
+        geom=np.array([r.as_tuple() for r in rects], dtype=np.int64).reshape(-1, 4),
+        n_cores=np.array([r.n_cores for r in rects], dtype=np.int64),
+        cores=tuple(tuple(r * m.cols + c for r, c in rect.cores()) for rect in rects),
+        dur_cycles=dur_c,
+        dur=_ceil_div(dur_c, scale),
+        hbm=np.array([hbm_share(op, int(d), m) for d in dur_c], dtype=np.int64),
+    )
+
+
+def hops_to(a: IntArray, geoms: IntArray) -> IntArray:
+    """Manhattan distance from rectangle `a` (r0, c0, r1, c1) to each rectangle of `geoms`."""
+    dr = np.maximum(0, np.maximum(a[0] - geoms[:, 2], geoms[:, 0] - a[2]))
+    dc = np.maximum(0, np.maximum(a[1] - geoms[:, 3], geoms[:, 1] - a[3]))
+    return dr + dc
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Instance:
+    """A problem with candidate tables in units of `scale` cycles."""
+
+    problem: MappingProblem
+    scale: int
+    ops: tuple[OpTable, ...]
+    in_edges: tuple[tuple[int, ...], ...]
+    out_edges: tuple[tuple[int, ...], ...]
+    src_bytes: tuple[IntArray, ...]  # per edge: byte term (cycles) by src candidate
+    dst_bytes: tuple[IntArray, ...]  # per edge: byte term (cycles) by dst candidate
+
+    @property
+    def n_ops(self) -> int:
+        return len(self.ops)
+
+    def delays_cycles(self, e: int, src_cand: int) -> IntArray:
+        """Transfer delay (cycles) of edge `e` from `src_cand` to every dst candidate."""
+        edge = self.problem.edges[e]
+        src, dst = self.ops[edge.src], self.ops[edge.dst]
+        hops = hops_to(src.geom[src_cand], dst.geom)
+        lat = self.problem.machine.router_latency_cycles
+        return hops * lat + np.maximum(self.src_bytes[e][src_cand], self.dst_bytes[e])
+
+    def delays(self, e: int, src_cand: int) -> IntArray:
+        """Transfer delay (units) of edge `e` from `src_cand` to every dst candidate."""
+        return _ceil_div(self.delays_cycles(e, src_cand), self.scale)
+
+    def delay(self, e: int, src_cand: int, dst_cand: int) -> int:
+        """Transfer delay (units) of edge `e` between two chosen candidates."""
+        return int(self.delays(e, src_cand)[dst_cand])
+
+    def delay_cycles(self, e: int, src_cand: int, dst_cand: int) -> int:
+        """Transfer delay (cycles) of edge `e` between two chosen candidates."""
+        return int(self.delays_cycles(e, src_cand)[dst_cand])
+
+
+def build_instance(problem: MappingProblem, scale: int = 1) -> Instance:
+    """Check feasibility and precompute candidate tables (raises `MeshcError` if infeasible)."""
+    check_feasible(problem)
+    ops = tuple(_op_table(problem, i, scale) for i in range(len(problem.ops)))
+    ins: list[list[int]] = [[] for _ in ops]
+    outs: list[list[int]] = [[] for _ in ops]
+    m = problem.machine
+    src_b, dst_b = [], []
+    for e, edge in enumerate(problem.edges):
+        ins[edge.dst].append(e)
+        outs[edge.src].append(e)
+        src_b.append(np.array([byte_cycles(edge.bytes, int(n), m) for n in ops[edge.src].n_cores],
+                              dtype=np.int64))
+        dst_b.append(np.array([byte_cycles(edge.bytes, int(n), m) for n in ops[edge.dst].n_cores],
+                              dtype=np.int64))
+    return Instance(
+        problem=problem, scale=scale, ops=ops,
+        in_edges=tuple(map(tuple, ins)), out_edges=tuple(map(tuple, outs)),
+        src_bytes=tuple(src_b), dst_bytes=tuple(dst_b),
+    )
+
+
+def rescale(inst: Instance, scale: int) -> Instance:
+    """The same instance in units of `scale` cycles (candidate sets are identical)."""
+    if scale == inst.scale:
+        return inst
+    ops = tuple(
+        OpTable(rects=t.rects, geom=t.geom, n_cores=t.n_cores, cores=t.cores,
+                dur_cycles=t.dur_cycles, dur=_ceil_div(t.dur_cycles, scale), hbm=t.hbm)
+        for t in inst.ops
+    )
+    return Instance(problem=inst.problem, scale=scale, ops=ops, in_edges=inst.in_edges,
+                    out_edges=inst.out_edges, src_bytes=inst.src_bytes, dst_bytes=inst.dst_bytes)

@@ -1,0 +1,90 @@
+"""Mapper options (the map-mesh pass options) and the result values."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from meshc.errors import MeshcError
+from meshc.mappers.schedule import Schedule
+
+MapperName = Literal["cpsat", "heft"]
+FAMILIES: tuple[str, ...] = ("no_overlap", "precedence", "hbm", "area")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapperOptions:
+    """How to map.
+
+    * `mapper`: "cpsat" (HEFT, then CP-SAT improving it) or "heft" (HEFT only).
+    * `time_budget`: CP-SAT deterministic time, summed over all window solves. It is not
+      seconds; on this class of model one unit takes very roughly 2-20 s of wall time.
+    * `wall_limit_s`: wall-clock safety cap over the whole CP-SAT phase. When it fires, the
+      result is still valid but no longer reproducible, and `stats.wall_limit_hit` says so.
+    * `seed`, `workers`: CP-SAT random seed and worker count (fixed for determinism).
+    * `window_ops`: at most this many ops are re-solved together (a window of layers, LNS).
+    * `max_horizon_units`: CP-SAT works in time units of `scale` cycles with the horizon at
+      most this many units; schedules are returned in cycles.
+    * `disabled_families`: CP-SAT constraint families to leave out, among `FAMILIES`
+      (for diagnosis: without a required family the result fails validation and falls back).
+    """
+
+    mapper: MapperName = "cpsat"
+    time_budget: float = 2.0
+    wall_limit_s: float = 300.0
+    seed: int = 0
+    workers: int = 2
+    window_ops: int = 120
+    max_horizon_units: int = 1_000_000
+    disabled_families: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        where = "mapper options"
+        if self.mapper not in ("cpsat", "heft"):
+            raise MeshcError(f"mapper is {self.mapper!r}; choose cpsat or heft", where=where)
+        if self.time_budget < 0 or self.wall_limit_s <= 0:
+            raise MeshcError("time_budget must be >= 0 and wall_limit_s > 0", where=where)
+        if self.workers < 1 or self.window_ops < 1 or self.max_horizon_units < 100:
+            raise MeshcError("workers and window_ops must be >= 1, max_horizon_units >= 100",
+                             where=where)
+        unknown = sorted(set(self.disabled_families) - set(FAMILIES))
+        if unknown:
+            raise MeshcError(f"unknown constraint families {unknown}; known: {FAMILIES}",
+                             where=where)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MappingStats:
+    """What the mapper did. `status`: OPTIMAL (CP-SAT proved it), FEASIBLE (CP-SAT improved or
+    matched HEFT without proof), HEFT (HEFT was asked for), FALLBACK (CP-SAT failed: no
+    solution, UNKNOWN or an invalid result; the HEFT schedule is returned, `notes` say why)."""
+
+    solver: MapperName
+    status: str
+    makespan: int
+    heft_makespan: int
+    lower_bound: int
+    lower_bounds: dict[str, int]
+    solve_time_s: float
+    fell_back: bool
+    wall_limit_hit: bool
+    options: MapperOptions
+    scale: int = 1
+    windows_solved: int = 0
+    windows_accepted: int = 0
+    deterministic_time: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain content (solve_time_s is wall time and varies between runs)."""
+        out = asdict(self)
+        out["options"] = asdict(self.options)
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class MappingResult:
+    """A validated schedule and how it was obtained."""
+
+    schedule: Schedule
+    stats: MappingStats

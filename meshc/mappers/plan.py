@@ -1,0 +1,69 @@
+"""A plan: the mapper's decisions in time units (candidate rectangle and start per op)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshc.mappers.instance import Instance, IntArray
+from meshc.mappers.timeline import Timeline
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan:
+    """`cand[i]` indexes `inst.ops[i].rects`; `start[i]` is in units of `inst.scale` cycles."""
+
+    cand: IntArray
+    start: IntArray
+
+    def ends(self, inst: Instance) -> IntArray:
+        return self.start + np.array(
+            [inst.ops[i].dur[c] for i, c in enumerate(self.cand)], dtype=np.int64
+        )
+
+    def makespan(self, inst: Instance) -> int:
+        return int(self.ends(inst).max(initial=0))
+
+    def order(self) -> list[int]:
+        """Ops by (start, id): a topological order, since every duration is >= 1."""
+        return sorted(range(len(self.start)), key=lambda i: (int(self.start[i]), i))
+
+
+def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> IntArray:
+    """Per candidate of op i: when all its inputs have arrived (units)."""
+    ready = np.zeros(len(inst.ops[i].rects), dtype=np.int64)
+    for e in inst.in_edges[i]:
+        src = inst.problem.edges[e].src
+        np.maximum(ready, end[src] + inst.delays(e, int(cand[src])), out=ready)
+    return ready
+
+
+def list_schedule(
+    inst: Instance, cand: Sequence[int], order: Sequence[int],
+    pinned: Mapping[int, int] | None = None,
+) -> Plan:
+    """Time ops with fixed rectangles: pinned ops at their given start, then the others in
+    `order` at their earliest feasible start (insertion). `order` must list every predecessor
+    of an op before it (or pin it). Starting from a feasible plan's start order, no op starts
+    later than in that plan."""
+    pinned = pinned or {}
+    n = inst.n_ops
+    tl = Timeline(inst.problem.machine.rows * inst.problem.machine.cols)
+    start = np.zeros(n, dtype=np.int64)
+    end = np.zeros(n, dtype=np.int64)
+    for i in sorted(pinned):
+        tab, c = inst.ops[i], int(cand[i])
+        start[i], end[i] = pinned[i], pinned[i] + tab.dur[c]
+        tl.add(tab.cores[c], int(start[i]), int(end[i]), int(tab.hbm[c]))
+    for i in order:
+        if i in pinned:
+            continue
+        tab, c = inst.ops[i], int(cand[i])
+        ready = int(ready_times(inst, i, cand, end)[c])
+        d = int(tab.dur[c])
+        t = tl.earliest(tab.cores[c], ready, d, int(tab.hbm[c]))
+        start[i], end[i] = t, t + d
+        tl.add(tab.cores[c], t, t + d, int(tab.hbm[c]))
+    return Plan(cand=np.asarray(cand, dtype=np.int64).copy(), start=start)

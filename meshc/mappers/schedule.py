@@ -1,0 +1,95 @@
+"""The schedule value: op placements, tiles (numpy arrays) and transfers, all in cycles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from meshc.mappers.problem import Core
+
+SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpPlacement:
+    """Op `op` holds every core of rectangle (r0, c0)..(r1, c1) (inclusive) over [start, end)."""
+
+    op: int
+    r0: int
+    c0: int
+    r1: int
+    c1: int
+    start: int
+    end: int
+
+    @property
+    def rect(self) -> tuple[int, int, int, int]:
+        return (self.r0, self.c0, self.r1, self.c1)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer:
+    """The data of edge src -> dst: leaves `src_core` at `start`, is all at `dst_core` by `end`.
+
+    `src_core`/`dst_core` are the closest pair of cores of the two rectangles (the path the
+    hop count measures)."""
+
+    src: int
+    dst: int
+    bytes: int
+    start: int
+    end: int
+    src_core: Core
+    dst_core: Core
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TileArrays:
+    """One row per tile, ordered by (op, tile index): read-only int64 arrays."""
+
+    op: np.ndarray
+    row: np.ndarray
+    col: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in ("op", "row", "col", "start", "end"):
+            arr = np.array(getattr(self, name), dtype=np.int64)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class Schedule:
+    """A complete schedule in cycles. Compare schedules through `to_json_dict()`."""
+
+    ops: tuple[OpPlacement, ...]
+    tiles: TileArrays
+    transfers: tuple[Transfer, ...]
+    makespan: int
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Plain, deterministic content: ops by id, transfers by (src, dst, start), tiles as
+        parallel lists ordered by (op, tile index). Dump with `json.dumps(..., sort_keys=True)`."""
+        transfers = sorted(self.transfers, key=lambda t: (t.src, t.dst, t.start, t.bytes))
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "makespan_cycles": int(self.makespan),
+            "ops": [
+                {"op": p.op, "rect": list(p.rect), "start": p.start, "end": p.end}
+                for p in sorted(self.ops, key=lambda p: p.op)
+            ],
+            "transfers": [
+                {"src": t.src, "dst": t.dst, "bytes": t.bytes, "start": t.start, "end": t.end,
+                 "src_core": list(t.src_core), "dst_core": list(t.dst_core)}
+                for t in transfers
+            ],
+            "tiles": {name: [int(v) for v in getattr(self.tiles, name)]
+                      for name in ("op", "row", "col", "start", "end")},
+        }

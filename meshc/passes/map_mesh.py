@@ -1,0 +1,163 @@
+"""map-mesh: places and schedules every tiled op on the mesh.
+
+A thin adapter: it extracts one `MappingProblem` per function (phase) from the tiled IR,
+calls the mapper (`meshc.mappers.map_problem`: HEFT, then CP-SAT over windows), and writes
+the placement and timing back.
+
+Input: functions whose compute ops are `tile.compute` (after tile-grain); the module's
+`meshc.regions` attribute (from partition-attn-mlp) names the cores of each region; without
+it every op may use every core.
+Output: every `tile.compute` has `placement` (r0, c0, r1, c1) and `start`/`end` (cycles);
+each function has a `meshc.mapper` dictionary: solver, status, makespan, heft_makespan,
+lower_bound (cycles), solve_time_s, fell_back, wall_limit_hit.
+Options: hw (preset or YAML), mapper (cpsat|heft), budget (CP-SAT deterministic time), wall
+(wall-clock safety cap, s), seed, workers, window (ops per LNS window).
+Fails when: a tile fits no SRAM of its region, no core of a region can run an op, or the
+HBM-resident bytes exceed HBM capacity: the message names the resource, the demand against
+the capacity, and what to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func
+from xdsl.dialects.builtin import (
+    BoolAttr,
+    DenseArrayBase,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    f64,
+)
+from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import PassFailedException
+
+from meshc.errors import MeshcError
+from meshc.hardware import Hardware, load_hardware
+from meshc.hardware.tile_cost import tile_cycles
+from meshc.ir.tile import ComputeOp, int_array
+from meshc.ir.work import tensor_bytes
+from meshc.mappers import MapperOptions, map_problem
+from meshc.mappers.problem import Edge, HbmPort, Machine, MappingProblem, Op
+
+
+def machine_of(hw: Hardware) -> Machine:
+    clock = hw.noc.clock_hz
+    ports = tuple(HbmPort(core=s.attach[0], bytes_per_cycle=s.bytes_per_s / clock)
+                  for s in hw.hbm_stacks)
+    return Machine(
+        rows=hw.mesh_rows, cols=hw.mesh_cols,
+        core_types=tuple(tuple(hw.core_type_at(r, c) for c in range(hw.mesh_cols))
+                         for r in range(hw.mesh_rows)),
+        sram_bytes={n: t.sram_bytes for n, t in hw.core_types.items()},
+        clock_hz=clock, link_bytes_per_cycle=hw.noc.link_bytes_per_cycle,
+        router_latency_cycles=hw.noc.router_latency_cycles, hbm_ports=ports,
+        hbm_capacity_bytes=hw.hbm_bytes or None)
+
+
+def regions_of(module: ModuleOp, hw: Hardware) -> dict[str, tuple[tuple[int, int], ...]]:
+    attr = module.attributes.get("meshc.regions")
+    all_cores = tuple((r, c) for r, c, _ in hw.cores)
+    if not isinstance(attr, DictionaryAttr):
+        return {"shared": all_cores}
+    out: dict[str, tuple[tuple[int, int], ...]] = {}
+    for name, arr in attr.data.items():
+        assert isinstance(arr, DenseArrayBase)
+        flat = [int(x) for x in arr.get_values()]
+        out[name] = tuple(zip(flat[0::2], flat[1::2], strict=True))
+    out.setdefault("shared", all_cores)
+    return out
+
+
+def tiled_ops(f: func.FuncOp) -> list[ComputeOp]:
+    return [op for op in f.walk() if isinstance(op, ComputeOp)]
+
+
+def extract_problem(f: func.FuncOp, hw: Hardware,
+                    regions: dict[str, tuple[tuple[int, int], ...]],
+                    resident_bytes: int = 0) -> MappingProblem:
+    ops = tiled_ops(f)
+    index = {op: i for i, op in enumerate(ops)}
+    problem_ops = []
+    for i, op in enumerate(ops):
+        tc = {name: tile_cycles(_TileView(op), ct) for name, ct in hw.core_types.items()
+              if ct.can_gemm or op.kind.data.value != "gemm"}
+        work = op.work_per_tile()
+        problem_ops.append(Op(
+            id=i, name=op.label.data, layer=op.layer.value.data, block=op.block.data.value,
+            region=op.region.data if op.region.data in regions else "shared",
+            n_tiles=op.n_tiles, tile_cycles=tc, sram_bytes_per_tile=work["sram_bytes"],
+            hbm_read_bytes=op.hbm_read_bytes.value.data,
+            hbm_write_bytes=op.hbm_write_bytes.value.data,
+            out_bytes=tensor_bytes(op.result.type)))
+    edges = []
+    for op in ops:
+        for operand in op.inputs:
+            src = operand.owner
+            if isinstance(src, ComputeOp):
+                edges.append(Edge(src=index[src], dst=index[op], bytes=tensor_bytes(operand.type)))
+    edges = sorted(set((e.src, e.dst, e.bytes) for e in edges))
+    return MappingProblem(machine=machine_of(hw), ops=tuple(problem_ops),
+                          edges=tuple(Edge(src=s, dst=d, bytes=b) for s, d, b in edges),
+                          regions=regions, hbm_resident_bytes=resident_bytes,
+                          name=f"@{f.sym_name.data}")
+
+
+class _TileView:
+    """The fields of a tile.compute the per-tile cost model reads."""
+
+    def __init__(self, op: ComputeOp) -> None:
+        self.kind = op.kind.data.value
+        self.precision = op.precision.data
+        self.tile_shape = tuple(int(x) for x in op.tile_shape.get_values())
+        self.tile_work = op.work_per_tile()
+
+
+@dataclass(frozen=True)
+class MapMeshPass(ModulePass):
+    name = "map-mesh"
+
+    hw: str = "mesh-4x4"
+    mapper: str = "cpsat"
+    budget: float = 2.0
+    wall: float = 300.0
+    seed: int = 0
+    workers: int = 2
+    window: int = 120
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        try:
+            hw = load_hardware(self.hw)
+            options = MapperOptions(mapper=self.mapper, time_budget=self.budget,  # type: ignore[arg-type]
+                                    wall_limit_s=self.wall, seed=self.seed,
+                                    workers=self.workers, window_ops=self.window)
+            regions = regions_of(op, hw)
+            for f in [o for o in op.ops if isinstance(o, func.FuncOp)]:
+                self._map(f, hw, regions, options)
+        except MeshcError as e:
+            raise PassFailedException(str(e)) from None
+
+    def _map(self, f: func.FuncOp, hw: Hardware, regions, options: MapperOptions) -> None:
+        ops = tiled_ops(f)
+        if not ops:
+            return
+        result = map_problem(extract_problem(f, hw, regions), options)
+        for p in result.schedule.ops:
+            t = ops[p.op]
+            t.properties["placement"] = int_array(p.rect)
+            t.properties["start"] = IntegerAttr(p.start, 64)
+            t.properties["end"] = IntegerAttr(p.end, 64)
+        s = result.stats
+        f.attributes["meshc.mapper"] = DictionaryAttr({
+            "solver": StringAttr(s.solver), "status": StringAttr(s.status),
+            "makespan": IntegerAttr(s.makespan, 64),
+            "heft_makespan": IntegerAttr(s.heft_makespan, 64),
+            "lower_bound": IntegerAttr(s.lower_bound, 64),
+            "solve_time_s": FloatAttr(round(s.solve_time_s, 3), f64),
+            "fell_back": BoolAttr.from_bool(s.fell_back),
+            "wall_limit_hit": BoolAttr.from_bool(s.wall_limit_hit),
+        })

@@ -1,0 +1,83 @@
+"""Named pass pipelines, as short readable functions, and the runner that applies them.
+
+A named pipeline is only a pass-list string: anything expressible here is also
+expressible with `-p`. The runner verifies the IR after every pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.utils.exceptions import DiagnosticException, PassFailedException, VerifyException
+
+from meshc.errors import MeshcError
+from meshc.registry import make_context, pass_factories
+
+
+def default(hw: str, mapper: str = "") -> str:
+    """One shared region, bf16, grain chosen per op, mapped with CP-SAT."""
+    return ",".join([
+        f"partition-attn-mlp{{policy=shared hw={hw}}}",
+        f"tile-grain{{grain=auto hw={hw}}}",
+        f"map-mesh{{hw={hw}{mapper}}}",
+    ])
+
+
+def quantized(hw: str, mapper: str = "") -> str:
+    """int4 weights in groups of 128, int8 KV cache; then as default."""
+    return ",".join([
+        "lower-quant{weights=int4 kv=int8 group=128}",
+        f"partition-attn-mlp{{policy=shared hw={hw}}}",
+        f"tile-grain{{grain=auto hw={hw}}}",
+        f"map-mesh{{hw={hw}{mapper}}}",
+    ])
+
+
+def disaggregated(hw: str, mapper: str = "") -> str:
+    """Attention on the cores next to HBM, the MLP on the rest with weights in SRAM."""
+    return ",".join([
+        f"partition-attn-mlp{{policy=disaggregate hw={hw}}}",
+        f"tile-grain{{grain=auto hw={hw}}}",
+        f"map-mesh{{hw={hw}{mapper}}}",
+    ])
+
+
+PIPELINES: dict[str, Callable[[str, str], str]] = {
+    "default": default, "quantized": quantized, "disaggregated": disaggregated,
+}
+
+
+def pipeline_spec(name: str, hw: str, mapper: str = "") -> str:
+    """The pass list of a named pipeline; `mapper` holds extra map-mesh options
+    (" mapper=heft seed=1": space-separated, with a leading space)."""
+    if name not in PIPELINES:
+        raise MeshcError(f"unknown pipeline '{name}'", hint=f"known: {', '.join(PIPELINES)}")
+    return PIPELINES[name](hw, mapper)
+
+
+def parse_passes(spec: str) -> tuple[ModulePass, ...]:
+    try:
+        return tuple(PassPipeline.parse_spec(pass_factories(), spec).passes)
+    except (ValueError, Exception) as e:
+        if isinstance(e, MeshcError):
+            raise
+        raise MeshcError(f"bad pass pipeline '{spec}': {e}") from None
+
+
+def apply(module: ModuleOp, spec: str,
+          after_each: Callable[[ModulePass, ModuleOp], None] | None = None) -> ModuleOp:
+    """Runs the passes of `spec` on `module` in place, verifying after each one."""
+    ctx = make_context()
+    for p in parse_passes(spec):
+        try:
+            p.apply(ctx, module)
+            module.verify()
+        except (PassFailedException, VerifyException, DiagnosticException) as e:
+            lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+            raise MeshcError(lines[-1] if lines else type(e).__name__, where=f"pass {p.name}") \
+                from None
+        if after_each is not None:
+            after_each(p, module)
+    return module

@@ -1,0 +1,164 @@
+"""What a compile produces, as frozen values: the input of every backend.
+
+Times are seconds of simulated hardware time unless a name says cycles; energies are
+picojoules; every mapping is sorted so that serialising it is deterministic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Core = tuple[int, int]
+Rect = tuple[int, int, int, int]  # r0, c0, r1, c1 (inclusive)
+
+SCHEMA_VERSION = 1
+ENERGY_COMPONENTS = ("mac", "vector", "transcendental", "sram", "noc", "hbm", "static")
+
+
+@dataclass(frozen=True)
+class OpRecord:
+    """One tiled op after mapping and simulation."""
+
+    name: str  # stable label, e.g. "decode.L3.mlp.down"
+    op_class: str  # the graph op it came from without dialect: "linear", "attention", ...
+    kind: str  # gemm | vector | memory
+    layer: int
+    block: str  # attention | mlp | other
+    region: str
+    precision: str  # what the core executes at
+    n_tiles: int
+    tile_shape: tuple[int, int, int]  # (m, n, k)
+    macs: int
+    padded_macs: int
+    vector_ops: int
+    transcendental_ops: int
+    sram_bytes: int  # SRAM bytes read and written by all tiles
+    hbm_read_bytes: int
+    hbm_write_bytes: int
+    rect: Rect
+    planned_start_s: float  # the mapper's schedule
+    planned_end_s: float
+    start_s: float  # the simulator's replay
+    end_s: float
+    compute_s: float  # time the op's cores spend computing (longest core)
+    energy_pj: Mapping[str, float]  # by ENERGY_COMPONENTS (static excluded)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.vector_ops + self.transcendental_ops
+
+    @property
+    def cores(self) -> tuple[Core, ...]:
+        r0, c0, r1, c1 = self.rect
+        return tuple((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+
+
+@dataclass(frozen=True)
+class TransferRecord:
+    """Bytes moved over the NoC from one core to another (XY routed)."""
+
+    src_op: str
+    dst_op: str  # "" for an HBM transfer
+    src_core: Core
+    dst_core: Core
+    bytes: int
+    hops: int
+    start_s: float
+    end_s: float
+    links: tuple[tuple[Core, Core], ...]  # the links crossed, in order
+
+
+@dataclass(frozen=True)
+class HbmRecord:
+    """An HBM port serving one op's reads and writes."""
+
+    op: str
+    port: Core  # the edge core the stack attaches to
+    read_bytes: int
+    write_bytes: int
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class MapperStats:
+    solver: str  # cpsat | heft
+    status: str
+    makespan_s: float
+    heft_makespan_s: float
+    lower_bound_s: float
+    solve_time_s: float
+    fell_back: bool
+    wall_limit_hit: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PhaseResult:
+    name: str  # prefill | decode | graph
+    tokens: int
+    latency_s: float  # simulated
+    lower_bound_s: float
+    macs: int
+    peak_flops: float  # chip peak at the precision most MACs execute at
+    energy_breakdown_pj: Mapping[str, float]  # ENERGY_COMPONENTS; sums to energy_pj
+    energy_by_op_class_pj: Mapping[str, float]  # static excluded
+    core_busy_s: Mapping[str, float]  # "r,c" -> seconds computing
+    sram_peak_bytes: Mapping[str, int]  # "r,c" -> peak occupancy
+    mapper: MapperStats
+    ops: tuple[OpRecord, ...]
+    transfers: tuple[TransferRecord, ...]
+    hbm: tuple[HbmRecord, ...]
+    n_cores: int
+
+    @property
+    def energy_pj(self) -> float:
+        return float(sum(self.energy_breakdown_pj.values()))
+
+    @property
+    def pj_per_token(self) -> float:
+        return self.energy_pj / self.tokens
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.tokens / self.latency_s if self.latency_s > 0 else 0.0
+
+    @property
+    def achieved_tflops(self) -> float:
+        return 2 * self.macs / self.latency_s / 1e12 if self.latency_s > 0 else 0.0
+
+    @property
+    def compute_utilization(self) -> float:
+        """Achieved MAC throughput over the chip's peak."""
+        return self.achieved_tflops * 1e12 / self.peak_flops if self.peak_flops else 0.0
+
+    @property
+    def idle_compute_fraction(self) -> float:
+        """Share of core-time in which cores compute nothing (waiting on HBM, the NoC or
+        dependencies, or unused)."""
+        total = self.n_cores * self.latency_s
+        return 1.0 - sum(self.core_busy_s.values()) / total if total > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    model: str
+    hardware: str  # preset name or file
+    hardware_summary: Mapping[str, Any]  # `meshc hw show --format json` of the machine
+    mesh: tuple[int, int]
+    pipeline: str  # the pass list that ran
+    phases: tuple[PhaseResult, ...]
+    compile_time_s: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def phase(self, name: str) -> PhaseResult:
+        return next(p for p in self.phases if p.name == name)
+
+    @property
+    def decode_over_prefill_cost_per_token(self) -> float | None:
+        names = {p.name for p in self.phases}
+        if not {"prefill", "decode"} <= names:
+            return None
+        return self.phase("decode").pj_per_token / self.phase("prefill").pj_per_token

@@ -1,0 +1,232 @@
+"""Event-driven replay of a mapped schedule with contention, and the energy ledger.
+
+The mapper decides where each op runs and in which order; the simulator keeps that
+placement and per-core order and recomputes the times with what the mapper abstracts:
+
+* compute: each core of an op's rectangle runs its share of the tiles (round-robin, as the
+  mapper's spreading rule) back to back, at the per-core cost model's cycles per tile;
+* HBM: an op's HBM bytes are interleaved over every port; each port is a FIFO at its
+  bandwidth. Weight and KV-cache reads may start as soon as the previous op on the same
+  cores has started (double buffering), so streaming overlaps the previous op's compute;
+* NoC: a dependency's bytes travel as up to `MAX_FLOWS` parallel XY-routed flows between
+  the two rectangles; each link is a FIFO at its bandwidth (a flow holds every link of its
+  path for its serialisation time), plus the router latency per hop;
+* energy: MACs by the executed precision, vector and transcendental ops, SRAM bytes read
+  and written by every tile, NoC byte-hops (HBM bytes included, from the port to the op),
+  HBM bytes, and static power of every core over the phase's latency.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from meshc.hardware import Hardware
+from meshc.hardware.tile_cost import tile_cycles
+from meshc.result import HbmRecord, OpRecord, TransferRecord
+from meshc.sim.model import SimEdge, SimOp
+
+MAX_FLOWS = 8
+
+Core = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class SimResult:
+    latency_s: float
+    ops: tuple[OpRecord, ...]
+    transfers: tuple[TransferRecord, ...]
+    hbm: tuple[HbmRecord, ...]
+    energy_breakdown_pj: dict[str, float]
+    energy_by_op_class_pj: dict[str, float]
+    core_busy_s: dict[str, float]
+    sram_peak_bytes: dict[str, int]
+
+
+def xy_route(src: Core, dst: Core) -> list[tuple[Core, Core]]:
+    """Links crossed from src to dst: along the row first (X), then the column (Y)."""
+    links = []
+    r, c = src
+    while c != dst[1]:
+        nc = c + (1 if dst[1] > c else -1)
+        links.append(((r, c), (r, nc)))
+        c = nc
+    while r != dst[0]:
+        nr = r + (1 if dst[0] > r else -1)
+        links.append(((r, c), (nr, c)))
+        r = nr
+    return links
+
+
+def _spread(cores: Sequence[Core], k: int) -> list[Core]:
+    """k cores evenly spaced over a row-major core list."""
+    return [cores[(i * len(cores)) // k] for i in range(k)]
+
+
+def _order(ops: Sequence[SimOp], edges: Sequence[SimEdge]) -> list[int]:
+    """Topological order, earliest planned start first: the mapper's order where it can."""
+    indeg = [0] * len(ops)
+    succ: list[list[int]] = [[] for _ in ops]
+    for e in edges:
+        indeg[e.dst] += 1
+        succ[e.src].append(e.dst)
+    ready = [(ops[i].planned_start_cycles, i) for i in range(len(ops)) if indeg[i] == 0]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        out.append(i)
+        for j in succ[i]:
+            indeg[j] -= 1
+            if indeg[j] == 0:
+                heapq.heappush(ready, (ops[j].planned_start_cycles, j))
+    return out
+
+
+def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> SimResult:
+    clock = hw.noc.clock_hz
+    link_bw = hw.noc.link_bytes_per_cycle
+    router = hw.noc.router_latency_cycles
+    ports = [(s.attach[0], s.bytes_per_s / clock) for s in hw.hbm_stacks]  # bytes/cycle
+    energy = hw.energy
+    hbm_pj_per_byte = (8 * sum(s.pj_per_bit for s in hw.hbm_stacks) / len(hw.hbm_stacks)
+                       if hw.hbm_stacks else 0.0)
+
+    core_free: dict[Core, float] = defaultdict(float)
+    core_last_start: dict[Core, float] = defaultdict(float)
+    core_busy: dict[Core, float] = defaultdict(float)
+    sram_peak: dict[Core, int] = defaultdict(int)
+    link_free: dict[tuple[Core, Core], float] = defaultdict(float)
+    port_free = [0.0] * len(ports)
+    arrival: dict[int, float] = {}  # edge index -> data arrival (cycles)
+    in_edges: dict[int, list[int]] = defaultdict(list)
+    out_edges: dict[int, list[int]] = defaultdict(list)
+    for k, e in enumerate(edges):
+        in_edges[e.dst].append(k)
+        out_edges[e.src].append(k)
+
+    records: dict[int, OpRecord] = {}
+    transfers: list[TransferRecord] = []
+    hbm_records: list[HbmRecord] = []
+    ledger = dict.fromkeys(("mac", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
+    by_class: dict[str, float] = defaultdict(float)
+    span_end = 0.0
+
+    for i in _order(ops, edges):
+        op = ops[i]
+        cores = op.cores
+        ready = max((arrival[k] for k in in_edges[i]), default=0.0)
+        start = max([ready] + [core_free[c] for c in cores])
+        # compute: round-robin tiles, each core back to back
+        per_core = [op.n_tiles // len(cores) + (j < op.n_tiles % len(cores))
+                    for j in range(len(cores))]
+        cyc = {c: tile_cycles(op, hw.core_types[hw.core_type_at(*c)]) for c in set(cores)}
+        compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
+        end = start + compute
+        noc_pj = 0.0
+        # HBM: interleaved over all ports, prefetched from the previous op's start
+        hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
+        if hbm_bytes and ports:
+            share = hbm_bytes / len(ports)
+            stream_from = max(core_last_start[c] for c in cores)
+            centre = cores[len(cores) // 2]
+            for p, (port, bw) in enumerate(ports):
+                s = max(port_free[p], stream_from)
+                port_free[p] = s + share / bw
+                end = max(end, port_free[p])
+                hops = abs(port[0] - centre[0]) + abs(port[1] - centre[1])
+                noc_pj += share * hops * hw.noc.pj_per_byte_hop
+                hbm_records.append(HbmRecord(
+                    op=op.name, port=port,
+                    read_bytes=round(op.hbm_read_bytes / len(ports)),
+                    write_bytes=round(op.hbm_write_bytes / len(ports)),
+                    start_s=s / clock, end_s=port_free[p] / clock))
+        for n, c in zip(per_core, cores, strict=True):
+            core_busy[c] += n * cyc[c]
+            core_free[c] = end
+            core_last_start[c] = start
+            sram_peak[c] = max(sram_peak[c], op.tile_work["sram_bytes"] if n else 0)
+        span_end = max(span_end, end)
+        # outgoing data: flows from this rectangle to each consumer's rectangle
+        for k in out_edges[i]:
+            e = edges[k]
+            dst = ops[e.dst]
+            arrival[k], pj, recs = _transfer(op, dst, e.bytes, end, link_free, link_bw, router,
+                                             hw.noc.pj_per_byte_hop, clock)
+            noc_pj += pj
+            transfers.extend(recs)
+        parts = _op_energy(op, energy, hbm_pj_per_byte)
+        parts["noc"] = noc_pj
+        for key, v in parts.items():
+            ledger[key] += v
+            by_class[op.op_class] += v
+        records[i] = OpRecord(
+            name=op.name, op_class=op.op_class, kind=op.kind, layer=op.layer, block=op.block,
+            region=op.region, precision=op.precision, n_tiles=op.n_tiles,
+            tile_shape=op.tile_shape, macs=op.total("macs"), padded_macs=op.padded_macs,
+            vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
+            sram_bytes=_sram_bytes(op), hbm_read_bytes=op.hbm_read_bytes,
+            hbm_write_bytes=op.hbm_write_bytes, rect=op.rect,
+            planned_start_s=op.planned_start_cycles / clock,
+            planned_end_s=op.planned_end_cycles / clock, start_s=start / clock,
+            end_s=end / clock, compute_s=compute / clock,
+            energy_pj={k: round(v, 6) for k, v in sorted(parts.items())})
+
+    latency = span_end / clock
+    ledger["static"] = energy.static_w_per_core * len(hw.cores) * latency * 1e12
+    return SimResult(
+        latency_s=latency,
+        ops=tuple(records[i] for i in range(len(ops))),
+        transfers=tuple(transfers),
+        hbm=tuple(hbm_records),
+        energy_breakdown_pj=dict(sorted(ledger.items())),
+        energy_by_op_class_pj=dict(sorted(by_class.items())),
+        core_busy_s={f"{r},{c}": core_busy[(r, c)] / clock for r, c, _ in hw.cores},
+        sram_peak_bytes={f"{r},{c}": sram_peak[(r, c)] for r, c, _ in hw.cores},
+    )
+
+
+def _sram_bytes(op: SimOp) -> int:
+    """Every tile reads its inputs and weights from SRAM and writes its output there."""
+    w = op.tile_work
+    return (w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]) * op.n_tiles
+
+
+def _op_energy(op: SimOp, energy, hbm_pj_per_byte: float) -> dict[str, float]:
+    return {
+        "mac": op.total("macs") * energy.pj_per_mac[op.precision],
+        "vector": op.total("vector_ops") * energy.vector_pj_per_op,
+        "transcendental": op.total("transcendental_ops") * energy.transcendental_pj_per_op,
+        "sram": _sram_bytes(op) * energy.sram_pj_per_byte,
+        "hbm": (op.hbm_read_bytes + op.hbm_write_bytes) * hbm_pj_per_byte,
+    }
+
+
+def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
+              link_free: dict[tuple[Core, Core], float], link_bw: float, router: int,
+              pj_per_byte_hop: float, clock: float) -> tuple[float, float, list[TransferRecord]]:
+    """Moves n_bytes from src's rectangle to dst's; returns (arrival, energy, records)."""
+    if n_bytes <= 0:
+        return ready, 0.0, []
+    k = min(len(src.cores), len(dst.cores), MAX_FLOWS)
+    share = n_bytes / k
+    arrival = ready
+    pj = 0.0
+    recs = []
+    for a, b in zip(_spread(src.cores, k), _spread(dst.cores, k), strict=True):
+        path = xy_route(a, b)
+        if not path:
+            continue  # same core: the data is already in its SRAM
+        s = max([ready] + [link_free[link] for link in path])
+        serial = share / link_bw
+        for link in path:
+            link_free[link] = s + serial
+        done = s + serial + router * len(path)
+        arrival = max(arrival, done)
+        pj += share * len(path) * pj_per_byte_hop
+        recs.append(TransferRecord(src_op=src.name, dst_op=dst.name, src_core=a, dst_core=b,
+                                   bytes=round(share), hops=len(path), start_s=s / clock,
+                                   end_s=done / clock, links=tuple(path)))
+    return arrival, pj, recs
