@@ -19,7 +19,7 @@ $(DEVSTAMP): $(STAMP)
 	touch $(DEVSTAMP)
 
 run: $(STAMP)
-	$(BIN)/meshc inspect llama3-8b --phase both
+	$(BIN)/meshc compile llama3-8b --hw tpu-v6e-like -o $(OUT)
 
 test: $(DEVSTAMP)
 	$(BIN)/ruff check meshc tests bench scripts

@@ -38,10 +38,17 @@ def opt(args: tuple[str, ...]) -> None:
 
 
 def _add_commands() -> None:
+    from meshc.commands.compile import compile_
     from meshc.commands.model import import_, inspect, models
 
-    for cmd in (models, import_, inspect):
+    for cmd in (models, import_, inspect, compile_):
         main.add_command(cmd)
+    try:
+        from meshc.commands.backends import backends
+    except ImportError:  # pragma: no cover - backends command not written yet
+        pass
+    else:
+        main.add_command(backends)
     try:
         from meshc.commands.hw import hw
     except ImportError:  # pragma: no cover - hardware commands not installed yet

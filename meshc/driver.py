@@ -45,7 +45,7 @@ def pass_list(hw: str, opts: CompileOptions) -> str:
     return pipelines.pipeline_spec(opts.pipeline, hw, extra)
 
 
-def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),  # noqa: B008
+def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),
                   progress: Progress | None = None) -> CompileResult:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()

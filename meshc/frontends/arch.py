@@ -95,7 +95,9 @@ def arch_from_dict(data: Any, file: str) -> Arch:
         return Arch.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
-        raise MeshcError(err["msg"], file=file, where=_loc(err["loc"]) or None) from None
+        msg = {"missing": "missing field", "extra_forbidden": "unknown field"}.get(
+            err["type"], err["msg"].removeprefix("Value error, "))
+        raise MeshcError(msg, file=file, where=_loc(err["loc"]) or None) from None
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

@@ -23,9 +23,13 @@ def is_hf_config(data: Any) -> bool:
 def load(path: Path) -> Arch:
     try:
         data = json.loads(path.read_text())
+    except OSError as e:
+        raise MeshcError(f"cannot read: {e.strerror}", file=str(path)) from None
     except json.JSONDecodeError as e:
         raise MeshcError(f"not valid JSON: {e.msg}", file=str(path),
                          where=f"line {e.lineno}, column {e.colno}") from None
+    if not isinstance(data, dict):
+        raise MeshcError("a config.json holds one JSON object", file=str(path))
     return from_config(data, str(path))
 
 
@@ -38,10 +42,11 @@ def _need(cfg: dict[str, Any], key: str, file: str) -> Any:
 def from_config(cfg: dict[str, Any], file: str) -> Arch:
     mt = str(cfg.get("model_type", "")).lower()
     name = Path(file).parent.name or mt or "model"
-    act = _ACT.get(str(cfg.get("hidden_act", cfg.get("activation_function", "silu"))))
+    act_key = "hidden_act" if "hidden_act" in cfg or mt != "gpt2" else "activation_function"
+    act = _ACT.get(str(cfg.get(act_key, {"gpt2": "gelu_new", "bert": "gelu"}.get(mt, "silu"))))
     if act is None:
-        raise MeshcError(f"unknown activation {cfg.get('hidden_act')!r}", file=file,
-                         where="hidden_act")
+        raise MeshcError(f"unknown activation {cfg.get(act_key)!r}; known: {', '.join(_ACT)}",
+                         file=file, where=act_key)
     if mt == "gpt2":
         d = _need(cfg, "n_embd", file)
         data: dict[str, Any] = dict(
@@ -84,4 +89,27 @@ def from_config(cfg: dict[str, Any], file: str) -> Arch:
                 qk_rope_dim=_need(cfg, "qk_rope_head_dim", file),
                 v_head_dim=_need(cfg, "v_head_dim", file))
     data = {k: v for k, v in data.items() if v is not None}
-    return arch_from_dict({"name": name, "source": file, **data}, file)
+    try:
+        return arch_from_dict({"name": name, "source": file, **data}, file)
+    except MeshcError as e:  # name the config.json key, not meshc's field
+        keys = {**_KEYS, **(_GPT2_KEYS if mt == "gpt2" else {})}
+        key = keys.get(e.where or "", e.where)
+        if e.where == "moe.experts":
+            key = "num_local_experts" if "num_local_experts" in cfg else "n_routed_experts"
+        raise MeshcError(e.message, file=file, where=key, hint=e.hint) from None
+
+
+# Arch field -> config.json key, for error messages.
+_KEYS = {
+    "hidden": "hidden_size", "layers": "num_hidden_layers", "heads": "num_attention_heads",
+    "kv_heads": "num_key_value_heads", "head_dim": "head_dim",
+    "intermediate": "intermediate_size", "vocab": "vocab_size",
+    "max_positions": "max_position_embeddings", "type_vocab": "type_vocab_size",
+    "moe": "num_experts_per_tok", "moe.top_k": "num_experts_per_tok",
+    "moe.shared": "n_shared_experts", "moe.expert_intermediate": "moe_intermediate_size",
+    "moe.dense_layers": "first_k_dense_replace", "mla.q_lora_rank": "q_lora_rank",
+    "mla.kv_lora_rank": "kv_lora_rank", "mla.qk_nope_dim": "qk_nope_head_dim",
+    "mla.qk_rope_dim": "qk_rope_head_dim", "mla.v_head_dim": "v_head_dim",
+}
+_GPT2_KEYS = {"hidden": "n_embd", "layers": "n_layer", "heads": "n_head",
+              "intermediate": "n_inner", "max_positions": "n_positions"}

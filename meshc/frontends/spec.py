@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from xdsl.dialects.builtin import (
     BFloat16Type,
     Float8E4M3FNType,
@@ -38,7 +37,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from meshc.errors import MeshcError
-from meshc.frontends.arch import Arch
+from meshc.frontends.arch import arch_from_dict
 from meshc.frontends.builder import GraphBuilder, module_of
 from meshc.frontends.transformer import PHASES, Shape, build
 from meshc.ir import graph as g
@@ -172,12 +171,10 @@ def _from_architecture(data: Any, name: str, file: str, phases: tuple[str, ...],
         raise MeshcError(f"expected a mapping of architecture fields, got {_kind(data)}",
                          file=file, where="architecture")
     try:
-        arch = Arch.model_validate({"name": name, "source": file, **data})
-    except ValidationError as e:
-        err = e.errors()[0]
-        where = "architecture" + "".join(
-            f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        raise MeshcError(err["msg"], file=file, where=where) from None
+        arch = arch_from_dict({"name": name, "source": file, **data}, file)
+    except MeshcError as e:
+        where = f"architecture.{e.where}" if e.where else "architecture"
+        raise MeshcError(e.message, file=file, where=where, hint=e.hint) from None
     if arch.kind == "encoder" and phases == PHASES:
         phases = ("prefill",)  # an encoder has one forward pass
     try:
@@ -449,7 +446,8 @@ class _GraphSpec:
         try:
             owner.verify()
         except VerifyException as e:
-            raise n.fail(f"{op}: {e}") from None
+            msg = " ".join(str(e).split())
+            raise n.fail(msg if msg.startswith(f"{op} ") else f"{op}: {msg}") from None
         for i, (o, r) in enumerate(zip(outs, results, strict=True)):
             self.define(self.name_of(o, f"{where}.outputs[{i}]"), r, f"{where}.outputs[{i}]")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from meshc.hardware.frozen import FrozenMap
 
@@ -35,7 +36,7 @@ class NodeTable:
         pts = sorted(self.sram_pj_per_byte_by_macro_bytes.items())
         if macro_bytes <= pts[0][0]:
             return pts[0][1]
-        for (s0, e0), (s1, e1) in zip(pts, pts[1:], strict=False):
+        for (s0, e0), (s1, e1) in pairwise(pts):
             if macro_bytes <= s1:
                 t = math.log(macro_bytes / s0) / math.log(s1 / s0)
                 return math.exp(math.log(e0) + t * (math.log(e1) - math.log(e0)))

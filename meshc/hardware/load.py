@@ -96,7 +96,7 @@ def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str]:
 def parse_hardware(text: str, file: str = "<string>") -> Hardware:
     """Hardware from YAML text; `file` names it in errors."""
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
@@ -119,16 +119,17 @@ def validate_hardware(data: Any, file: str = "<data>") -> Hardware:
             file=file, where="schema_version",
         )
     try:
-        return Hardware.model_validate(data)
+        hw = Hardware.model_validate(data)
     except ValidationError as e:
         raise _translate(e, file) from None
-    except MeshcError as e:
-        raise e.located(file=file) from None
+    hw._source = file
+    return hw
 
 
 def _translate(exc: ValidationError, file: str) -> MeshcError:
     """The first pydantic error as a MeshcError: YAML path, plain message, a hint."""
-    errors = exc.errors(include_url=False)
+    # A misspelt field also shows up as a missing one: report the misspelling first.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     loc: list[str | int] = list(err["loc"])
     cause = (err.get("ctx") or {}).get("error")
@@ -143,7 +144,9 @@ def _translate(exc: ValidationError, file: str) -> MeshcError:
         where = _join(loc)
         msg = _message(err, is_key)
         if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(str(loc[-1]), _all_field_names(), n=1)
+            missing = [str(e["loc"][-1]) for e in errors
+                       if e["type"] == "missing" and list(e["loc"][:-1]) == loc[:-1]]
+            close = difflib.get_close_matches(str(loc[-1]), missing or _all_field_names(), n=1)
             if close:
                 hint = f"did you mean {close[0]!r}? {hint}"
     if len(errors) > 1:

@@ -8,6 +8,7 @@ the YAML path (pydantic alone would only name the enclosing object).
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -56,7 +57,7 @@ class CoreType(BaseModel):
     array_cols: NonNegativeInt = Field(description="PE columns; 0 for a core without an array")
     dataflow: Dataflow | None = Field(None, description="required when the core has an array")
     macs_per_cycle: Annotated[dict[Precision, PositiveInt], FREEZE, DUMP] = Field(
-        FrozenMap(), description="array MACs per cycle for each precision it multiplies natively"
+        default_factory=FrozenMap, description="array MACs per cycle for each precision it multiplies natively"
     )
     vector_lanes: PositiveInt = Field(description="plain vector ops per cycle")
     transcendental_per_cycle: PositiveFloat = Field(description="exp/tanh/erf/rsqrt per cycle")
@@ -203,10 +204,10 @@ class EnergySpec(BaseModel):
     node: NodeName
     static_w_per_core: NonNegativeFloat
     pj_per_mac: Annotated[dict[Precision, PositiveFloat], FREEZE, DUMP] = Field(
-        FrozenMap(), description="overrides of the node table, per precision"
+        default_factory=FrozenMap, description="overrides of the node table, per precision"
     )
     sram_pj_per_byte_by_macro_bytes: Annotated[dict[PositiveInt, PositiveFloat], FREEZE, DUMP] = (
-        Field(FrozenMap(), description="replaces the node's SRAM table when given")
+        Field(default_factory=FrozenMap, description="replaces the node's SRAM table when given")
     )
     vector_pj_per_op: PositiveFloat | None = None
     transcendental_pj_per_op: PositiveFloat | None = None
@@ -217,7 +218,7 @@ class EnergySpec(BaseModel):
     def _resolve(self) -> EnergySpec:
         base = NODES[self.node]
         macs = FrozenMap({**base.pj_per_mac, **self.pj_per_mac})
-        for lo, hi in zip(PRECISIONS, PRECISIONS[1:], strict=False):
+        for lo, hi in pairwise(PRECISIONS):
             if macs[lo] > macs[hi]:
                 raise FieldError("pj_per_mac", f"{lo} costs {macs[lo]} pJ per MAC, more than "
                                  f"{hi} at {macs[hi]}: a narrower format never costs more")
@@ -255,6 +256,7 @@ class Hardware(BaseModel):
     energy_spec: EnergySpec = Field(alias="energy")
 
     _grid: tuple[str, ...] = PrivateAttr()
+    _source: str = PrivateAttr(default="<data>")
 
     @model_validator(mode="after")
     def _check(self) -> Hardware:
@@ -295,6 +297,11 @@ class Hardware(BaseModel):
                                      "memory stack's PHY sits at the die edge")
                 if (r, c) in s.attach[:j]:
                     raise FieldError(where, f"core ({r}, {c}) is listed twice")
+
+    @property
+    def source(self) -> str:
+        """The file (or preset file) this machine was loaded from, for error messages."""
+        return self._source
 
     # --- the mesh --------------------------------------------------------------------
 

@@ -45,7 +45,8 @@ def _ceil_div(a: IntArray | int, b: int) -> IntArray:
 def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
     op = problem.ops[i]
     m = problem.machine
-    rects = candidate_rects(usable_cores(problem, op), op.n_tiles, problem.max_candidates)
+    usable = {k: m.core_type(k) for k in usable_cores(problem, op)}
+    rects = candidate_rects(usable, op.n_tiles, problem.max_candidates)
     dur_c = np.array([duration_cycles(op, r, m) for r in rects], dtype=np.int64)
     return OpTable(
         rects=rects,

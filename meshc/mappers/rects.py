@@ -8,8 +8,10 @@ and whose SRAM holds one tile):
    extent itself (so a 6-wide region offers widths 1, 2, 4 and 6).
 2. A shape (h, w) is kept when it is near-square (neither side more than twice the other) or
    spans the whole bounding box in one direction (full row or column spans).
-3. Positions are aligned to the shape (row offsets multiple of h, column offsets of w, from the
-   bounding box's corner); a rectangle is kept only if every core in it is usable.
+3. Positions are aligned to the shape (row offsets multiple of h, column offsets of w) from
+   the corner of the bounding box and from the corner of each core type's bounding box (so a
+   block of fast cores in the middle of a mixed region is a candidate); a rectangle is kept
+   only if every core in it is usable.
 4. No rectangle larger than needed: if some kept rectangle holds all tiles in one wave, larger
    ones are dropped; and none so small that it needs more than `MAX_WAVE_RATIO` times the
    waves of the largest one.
@@ -21,7 +23,7 @@ Candidates are sorted by (cores, height, row, col).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from meshc.mappers.problem import Core
@@ -75,33 +77,44 @@ def _extents(n: int) -> list[int]:
     return sorted(sizes)
 
 
-def _shape_rects(cores: frozenset[Core], h: int, w: int, box: Rect) -> list[Rect]:
-    out = []
-    for r0 in range(box.r0, box.r1 - h + 2, h):
-        for c0 in range(box.c0, box.c1 - w + 2, w):
-            rect = Rect(r0, c0, r0 + h - 1, c0 + w - 1)
-            if all(core in cores for core in rect.cores()):
-                out.append(rect)
-    return out
+def _bbox(cores: Iterable[Core]) -> Rect:
+    rows = [r for r, _ in cores]
+    cols = [c for _, c in cores]
+    return Rect(min(rows), min(cols), max(rows), max(cols))
+
+
+def _shape_rects(cores: frozenset[Core], h: int, w: int, boxes: list[Rect]) -> list[Rect]:
+    out: set[Rect] = set()
+    for box in boxes:
+        for r0 in range(box.r0, box.r1 - h + 2, h):
+            for c0 in range(box.c0, box.c1 - w + 2, w):
+                rect = Rect(r0, c0, r0 + h - 1, c0 + w - 1)
+                if all(core in cores for core in rect.cores()):
+                    out.add(rect)
+    return sorted(out)
 
 
 def _waves(n_tiles: int, n_cores: int) -> int:
     return -(-n_tiles // n_cores)
 
 
-def candidate_rects(usable: Iterable[Core], n_tiles: int, max_candidates: int) -> tuple[Rect, ...]:
-    """The candidate rectangles of an op with `n_tiles` tiles over the `usable` cores."""
+def candidate_rects(
+    usable: Mapping[Core, str], n_tiles: int, max_candidates: int
+) -> tuple[Rect, ...]:
+    """The candidate rectangles of an op with `n_tiles` tiles over the `usable` cores (core ->
+    core type)."""
     cores = frozenset(usable)
     if not cores:
         return ()
-    box = Rect(min(r for r, _ in cores), min(c for _, c in cores),
-               max(r for r, _ in cores), max(c for _, c in cores))
+    box = _bbox(cores)
+    kinds = sorted(set(usable.values()))
+    boxes = [box] + [_bbox([k for k in cores if usable[k] == kind]) for kind in kinds]
     by_shape: dict[tuple[int, int], list[Rect]] = {}
     for h in _extents(box.height):
         for w in _extents(box.width):
             square = max(h, w) <= 2 * min(h, w)
             if square or h == box.height or w == box.width:
-                rects = _shape_rects(cores, h, w, box)
+                rects = _shape_rects(cores, h, w, boxes)
                 if rects:
                     by_shape[(h, w)] = rects
     sizes = sorted({h * w for h, w in by_shape})

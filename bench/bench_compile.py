@@ -1,0 +1,42 @@
+"""Compile + simulate time and peak memory of whole models (a benchmark, not a test).
+
+Goals (issue 6): llama3-8b both phases (seq 2048) on an 8x8 mesh under 10 s; llama3-70b on
+tpu-v6e-like and on a 16x16 mesh under 60 s; peak memory under 2 GB.
+Run: .venv/bin/python bench/bench_compile.py [--mapper heft|cpsat]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from meshc.driver import CompileOptions, compile_model
+from meshc.frontends import ModelRequest
+from meshc.frontends.transformer import Shape
+from meshc.hardware import preset_names
+
+CASES = [("llama3-8b", "mesh-8x8"), ("llama3-70b", "tpu-v6e-like"), ("llama3-70b", "mesh-16x16")]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mapper", default="cpsat", choices=["cpsat", "heft"])
+    args = ap.parse_args()
+    print(f"{'model':12s} {'hardware':14s} {'compile+sim s':>14s} {'peak RSS MB':>12s} "
+          f"{'prefill ms':>11s} {'decode ms':>10s}")
+    for model, hw in CASES:
+        if hw not in preset_names():
+            print(f"{model:12s} {hw:14s} (no such preset: skipped)")
+            continue
+        t0 = time.perf_counter()
+        r = compile_model(ModelRequest(model, ("prefill", "decode"), Shape(1, 2048, 2048)), hw,
+                          CompileOptions(mapper=args.mapper))
+        dt = time.perf_counter() - t0
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{model:12s} {hw:14s} {dt:14.2f} {rss:12.0f} "
+              f"{r.phase('prefill').latency_s * 1e3:11.3f} {r.phase('decode').latency_s * 1e3:10.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""What every backend shares: the protocol, deterministic JSON, cores and clocks.
+
+Determinism is a contract: emitting the same `CompileResult` twice gives byte-identical
+artifacts. JSON is written with sorted keys and floats rounded to `SIG_DIGITS` significant
+digits (9: a nanosecond over a 1 s phase), so that the last bits of a float sum cannot make
+two runs differ; schedule.json keeps 12 (`TIME_DIGITS`) since it is the exact record.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from meshc.result import CompileResult, Core, PhaseResult
+
+Artifacts = dict[str, str | bytes]
+
+SIG_DIGITS = 9
+TIME_DIGITS = 12
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A backend: `emit` returns artifacts (relative path -> content) and writes nothing."""
+
+    name: str
+
+    def emit(self, result: CompileResult) -> Artifacts: ...
+
+
+# --- deterministic JSON ---------------------------------------------------------------
+
+def round_sig(x: float, digits: int = SIG_DIGITS) -> float | None:
+    """`x` rounded to `digits` significant digits; None for NaN and infinities (JSON has
+    no spelling for them)."""
+    if not math.isfinite(x):
+        return None
+    if x == 0:
+        return 0.0
+    return float(f"{x:.{digits}g}")
+
+
+def plain(obj: Any, digits: int = SIG_DIGITS) -> Any:
+    """JSON-ready copy of `obj`: mappings become dicts with string keys, tuples lists,
+    numpy scalars Python numbers, floats rounded to `digits` significant digits."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return round_sig(obj, digits)
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
+        return [plain(v, digits) for v in items]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
+        return plain(obj.item(), digits)
+    if hasattr(obj, "tolist") and callable(obj.tolist):  # numpy array
+        return plain(obj.tolist(), digits)
+    return str(obj)
+
+
+def json_text(obj: Any, *, indent: int | None = 2, digits: int = SIG_DIGITS) -> str:
+    """Deterministic JSON text: sorted keys, rounded floats, a final newline. With
+    `indent=None` it is compact (for large machine-read files such as trace.json)."""
+    separators = (",", ":") if indent is None else (",", ": ")
+    return json.dumps(plain(obj, digits), sort_keys=True, indent=indent,
+                      separators=separators, allow_nan=False) + "\n"
+
+
+# --- cores and clocks -----------------------------------------------------------------
+
+def core_key(core: Core) -> str:
+    """The "r,c" spelling that PhaseResult's per-core mappings use."""
+    return f"{core[0]},{core[1]}"
+
+
+def mesh_cores(result: CompileResult) -> list[Core]:
+    rows, cols = result.mesh
+    return [(r, c) for r in range(rows) for c in range(cols)]
+
+
+def clock_hz(result: CompileResult) -> float | None:
+    """The clock that turns seconds into cycles, from the hardware summary: a top-level or
+    NoC `clock_hz` if there is one, else the clock of the core types when they all share
+    one; None when the machine has several clocks (then only seconds are reported)."""
+    s = result.hardware_summary
+    for value in (s.get("clock_hz"), (s.get("noc") or {}).get("clock_hz")):
+        if isinstance(value, (int, float)) and value > 0:
+            return float(value)
+    clocks = {float(t["clock_hz"]) for t in (s.get("core_types") or {}).values()
+              if isinstance(t, Mapping) and isinstance(t.get("clock_hz"), (int, float))}
+    return clocks.pop() if len(clocks) == 1 else None
+
+
+def cycles(seconds: float, clock: float | None) -> int | None:
+    return round(seconds * clock) if clock else None
+
+
+def tiles_per_core(n_tiles: int, n_cores: int) -> list[int]:
+    """The fixed spreading rule: tiles go round-robin over the rectangle's cores in
+    row-major order (the mapper's and the simulator's rule)."""
+    return [n_tiles // n_cores + (j < n_tiles % n_cores) for j in range(n_cores)]
+
+
+def op_energy_pj(energy: Mapping[str, float]) -> float:
+    return float(sum(energy.values()))
+
+
+def hbm_bytes_per_s(result: CompileResult) -> float:
+    v = result.hardware_summary.get("hbm_bytes_per_s")
+    return float(v) if isinstance(v, (int, float)) else 0.0
+
+
+def phase_of(result: CompileResult, name: str) -> PhaseResult | None:
+    return next((p for p in result.phases if p.name == name), None)

@@ -1,0 +1,91 @@
+"""The `schedule` backend: schedule.json, where and when every op ran.
+
+Per phase: every op with its core rectangle, its cores, the mapper's planned and the
+simulator's start and end (seconds, and cycles when the machine has one clock), then every
+NoC transfer and every HBM port record. Ops are in simulated start order; transfers and
+HBM records in start order too. Deterministic: sorted keys, floats to 12 significant
+digits, cycles as integers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from meshc.backends.base import (
+    TIME_DIGITS,
+    Artifacts,
+    clock_hz,
+    cycles,
+    json_text,
+    tiles_per_core,
+)
+from meshc.result import SCHEMA_VERSION, CompileResult, HbmRecord, OpRecord, TransferRecord
+
+
+def _timed(d: dict[str, Any], clock: float | None, **times: float) -> dict[str, Any]:
+    for key, s in times.items():
+        d[f"{key}_s"] = s
+        if clock:
+            d[f"{key}_cycle"] = cycles(s, clock)
+    return d
+
+
+def op_json(o: OpRecord, clock: float | None) -> dict[str, Any]:
+    cores = o.cores
+    return _timed({
+        "name": o.name, "class": o.op_class, "kind": o.kind, "layer": o.layer,
+        "block": o.block, "region": o.region, "precision": o.precision, "rect": list(o.rect),
+        "cores": [list(c) for c in cores],
+        "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
+        "tiles_per_core": tiles_per_core(o.n_tiles, len(cores)),
+        "compute_s": o.compute_s, "hbm_read_bytes": o.hbm_read_bytes,
+        "hbm_write_bytes": o.hbm_write_bytes,
+    }, clock, planned_start=o.planned_start_s, planned_end=o.planned_end_s,
+        start=o.start_s, end=o.end_s)
+
+
+def transfer_json(t: TransferRecord, clock: float | None) -> dict[str, Any]:
+    return _timed({
+        "src_op": t.src_op, "dst_op": t.dst_op, "src_core": list(t.src_core),
+        "dst_core": list(t.dst_core), "bytes": t.bytes, "hops": t.hops,
+        "links": [[list(a), list(b)] for a, b in t.links],
+    }, clock, start=t.start_s, end=t.end_s)
+
+
+def hbm_json(h: HbmRecord, clock: float | None) -> dict[str, Any]:
+    return _timed({"op": h.op, "port": list(h.port), "read_bytes": h.read_bytes,
+                   "write_bytes": h.write_bytes}, clock, start=h.start_s, end=h.end_s)
+
+
+def schedule_json(result: CompileResult) -> dict[str, Any]:
+    clock = clock_hz(result)
+    phases = {}
+    for p in result.phases:
+        ops = sorted(p.ops, key=lambda o: (o.start_s, o.end_s, o.name))
+        transfers = sorted(p.transfers, key=lambda t: (t.start_s, t.end_s, t.src_op, t.dst_op,
+                                                       t.src_core, t.dst_core))
+        hbm = sorted(p.hbm, key=lambda h: (h.start_s, h.end_s, h.op, h.port))
+        phases[p.name] = _timed({
+            "tokens": p.tokens,
+            "ops": [op_json(o, clock) for o in ops],
+            "transfers": [transfer_json(t, clock) for t in transfers],
+            "hbm": [hbm_json(h, clock) for h in hbm],
+        }, clock, latency=p.latency_s, planned_makespan=p.mapper.makespan_s)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": result.model,
+        "hardware": result.hardware,
+        "mesh": list(result.mesh),
+        "clock_hz": clock,
+        "pipeline": result.pipeline,
+        "phases": phases,
+    }
+
+
+class ScheduleBackend:
+    """schedule.json: per op its rectangle, cores, planned and simulated times; transfers."""
+
+    name = "schedule"
+
+    def emit(self, result: CompileResult) -> Artifacts:
+        return {"schedule.json": json_text(schedule_json(result), digits=TIME_DIGITS)}

@@ -1,0 +1,161 @@
+"""`meshc hw list|show|schema|cost`: look at a machine, and at what one GEMM costs on it.
+
+Bad input raises MeshcError; meshc/cli.py prints it on one line and exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from meshc.errors import MeshcError
+from meshc.hardware import Hardware, load_hardware, preset_names
+from meshc.hardware.cost import gemm_cycles, gemm_energy_pj, gemm_ideal_cycles, gemm_sram_bytes
+from meshc.hardware.precision import check_precision
+
+_FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
+                       default="table", show_default=True)
+
+
+@click.group("hw")
+def hw() -> None:
+    """Hardware presets and files: list, show, schema, cost."""
+
+
+@hw.command("list")
+def list_() -> None:
+    """List the built-in hardware presets."""
+    for name in preset_names():
+        h = load_hardware(name)
+        click.echo(f"{name:20s} {h.mesh_rows:>3d}x{h.mesh_cols:<3d} {h.description}")
+
+
+@hw.command("show")
+@click.argument("source", metavar="NAME|FILE")
+@_FORMAT
+def show(source: str, fmt: str) -> None:
+    """Peak, memory and network figures of a preset or hardware YAML file."""
+    s = load_hardware(source).summary()
+    click.echo(json.dumps(s, indent=2) if fmt == "json" else _show_table(s))
+
+
+@hw.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of hardware YAML files."""
+    click.echo(json.dumps(Hardware.model_json_schema(), indent=2))
+
+
+@hw.command("cost")
+@click.argument("source", metavar="NAME|FILE")
+@click.option("--gemm", required=True, metavar="M,K,N", help="GEMM shape: A is MxK, B is KxN.")
+@click.option("--precision", default="bf16", show_default=True, help="Storage precision.")
+@click.option("--core", "core_name", metavar="TYPE",
+              help="Core type (default: the most numerous one with a systolic array).")
+@_FORMAT
+def cost(source: str, gemm: str, precision: str, core_name: str | None, fmt: str) -> None:
+    """What one GEMM costs on one core: cycles, utilization, energy by component."""
+    h = load_hardware(source)
+    mkn = _parse_gemm(gemm)
+    try:
+        r = gemm_report(h, mkn, check_precision(precision, where="--precision"), core_name)
+    except MeshcError as e:
+        raise e.located(file=None if e.where and e.where.startswith("--") else h.source) from None
+    click.echo(json.dumps(r, indent=2) if fmt == "json" else _cost_table(r))
+
+
+def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
+                core_name: str | None = None) -> dict[str, Any]:
+    """The `meshc hw cost` figures for one GEMM on one core of `h`."""
+    name = core_name or _default_core(h)
+    if name not in h.core_types:
+        raise MeshcError(f"{h.name} has no core type {name!r}", where="--core",
+                         hint=f"core types: {', '.join(h.core_types)}")
+    ct = h.core_types[name]
+    m, k, n = mkn
+    cycles = int(gemm_cycles(m, k, n, ct, precision)[()])
+    ideal = int(gemm_ideal_cycles(m, k, n, ct, precision)[()])
+    feed = float(gemm_sram_bytes(m, k, n, ct, precision)[()]) / ct.sram_bytes_per_cycle
+    parts = {key: float(v[()]) for key, v in gemm_energy_pj(m, k, n, ct, precision, h).items()}
+    seconds = cycles / ct.clock_hz
+    parts["static"] = h.energy.static_w_per_core * seconds * 1e12
+    return {
+        "hardware": h.name,
+        "core": name,
+        "dataflow": ct.dataflow,
+        "array": [ct.array_rows, ct.array_cols],
+        "gemm": [m, k, n],
+        "precision": precision,
+        "exec_precision": ct.exec_precision(precision),
+        "cycles": cycles,
+        "ideal_cycles": ideal,
+        "utilization": ideal / cycles,
+        "bound": "sram" if feed >= cycles else "compute",
+        "seconds": seconds,
+        "energy_pj": sum(parts.values()),
+        "energy_breakdown_pj": parts,
+    }
+
+
+def _parse_gemm(text: str) -> tuple[int, int, int]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise MeshcError(f"{text!r} is not M,K,N", where="--gemm",
+                         hint="three positive integers, e.g. --gemm 128,4096,4096")
+    m, k, n = (int(p) for p in parts)
+    return m, k, n
+
+
+def _default_core(h: Hardware) -> str:
+    gemm = [t for t, ct in h.core_types.items() if ct.can_gemm and h.core_counts[t]]
+    return max(gemm, key=lambda t: h.core_counts[t])  # first in YAML order on ties
+
+
+def _si(x: float, unit: str) -> str:
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {prefix}{unit}"
+    return f"{x:.4g} {unit}"
+
+
+def _show_table(s: dict[str, Any]) -> str:
+    rows = [("machine", f"{s['name']}: {s['description']}"),
+            ("mesh", f"{s['mesh'][0]} x {s['mesh'][1]} ({s['cores']} cores)")]
+    for name, t in s["core_types"].items():
+        macs = ", ".join(f"{p} {v}" for p, v in t["macs_per_cycle"].items()) or "no array"
+        rows.append((f"core {name} x{t['count']}",
+                     f"array {t['array'][0]}x{t['array'][1]} {t['dataflow'] or ''}; "
+                     f"MACs/cycle {macs}; {t['vector_lanes']} lanes; "
+                     f"SRAM {_si(t['sram_bytes'], 'B')}; {_si(t['clock_hz'], 'Hz')}"))
+    rows += [
+        ("peak", ", ".join(f"{p} {v:g} TFLOPS" for p, v in s["peak_tflops"].items())),
+        ("SRAM", _si(s["sram_bytes"], "B")),
+        ("HBM", f"{s['hbm_stacks']} stacks, {_si(s['hbm_bytes'], 'B')}, "
+                f"{_si(s['hbm_bytes_per_s'], 'B/s')}" if s["hbm_stacks"] else "none"),
+        ("NoC bisection", _si(s["noc_bisection_bytes_per_s"], "B/s")),
+        ("ridge", ", ".join(f"{p} {v:g} FLOP/B" for p, v in s["ridge_flops_per_byte"].items()
+                            if v is not None) or "no HBM"),
+    ]
+    e = s["energy"]
+    rows.append(("energy", f"{e['node']}: pJ/MAC " + ", ".join(
+        f"{p} {v:g}" for p, v in e["pj_per_mac"].items())
+        + f"; SRAM {e['sram_pj_per_byte']:g} pJ/B; vector {e['vector_pj_per_op']:g} pJ/op; "
+        f"transcendental {e['transcendental_pj_per_op']:g} pJ/op; "
+        f"NoC {e['noc_pj_per_byte_hop']:g} pJ/B/hop; static {e['static_w_per_core']:g} W/core"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _cost_table(r: dict[str, Any]) -> str:
+    m, k, n = r["gemm"]
+    lines = [
+        f"{r['hardware']} core {r['core']} ({r['array'][0]}x{r['array'][1]} {r['dataflow']}): "
+        f"GEMM {m}x{k} @ {k}x{n} at {r['precision']} (runs as {r['exec_precision']})",
+        f"cycles        {r['cycles']} ({_si(r['seconds'], 's')}, {r['bound']}-bound)",
+        f"ideal cycles  {r['ideal_cycles']}",
+        f"utilization   {r['utilization']:.1%}",
+        f"energy        {r['energy_pj']:.6g} pJ",
+    ]
+    lines += [f"  {key:<11} {v:.6g} pJ" for key, v in r["energy_breakdown_pj"].items()]
+    return "\n".join(lines)
