@@ -49,7 +49,8 @@ def _png(fig: Figure) -> bytes:
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
+                pad_inches=0.1)
     return buf.getvalue()
 
 
@@ -60,32 +61,52 @@ def _class_colors(classes: list[str]) -> dict[str, Any]:
     return {c: cmap(i % 20) for i, c in enumerate(sorted(classes))}
 
 
-def _merge(intervals: list[tuple[float, float]], gap: float) -> list[tuple[float, float]]:
-    out: list[tuple[float, float]] = []
-    for s, e in sorted(intervals):
-        if out and s - out[-1][1] <= gap:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
+Bar = tuple[float, float, dict[str, float]]  # start, end, seconds of each op class
+
+
+def _dominant(bar: Bar) -> str:
+    return max(sorted(bar[2]), key=lambda c: bar[2][c])
+
+
+def _coarsen(bars: list[Bar], gap: float, any_class: bool) -> list[Bar]:
+    """Merges consecutive bars of one core that are at most `gap` apart: only those of one
+    class, or any (then the merged bar takes the class that fills most of it)."""
+    out: list[Bar] = []
+    for s, e, by in bars:
+        if out and s - out[-1][1] <= gap and (any_class or _dominant(out[-1]) == _dominant(
+                (s, e, by))):
+            ps, pe, pby = out[-1]
+            merged = dict(pby)
+            for c, d in by.items():
+                merged[c] = merged.get(c, 0.0) + d
+            out[-1] = (ps, max(pe, e), merged)
         else:
-            out.append((s, e))
+            out.append((s, e, by))
     return out
 
 
 def gantt_bars(p: PhaseResult, max_bars: int = MAX_BARS
-               ) -> tuple[dict[tuple[tuple[int, int], str], list[tuple[float, float]]], float]:
-    """Bars per (core, op class) in seconds, and the gap below which neighbours were
-    merged to stay under `max_bars` (0: every op is its own bar)."""
-    bars: dict[tuple[tuple[int, int], str], list[tuple[float, float]]] = defaultdict(list)
+               ) -> tuple[dict[tuple[int, int], list[Bar]], float]:
+    """Bars per core in seconds, in time order, and the gap below which neighbours were
+    merged to stay under `max_bars` (0: every op on every core is its own bar). Merging
+    first joins neighbours of one class, then, if that is not enough, any neighbours."""
+    bars: dict[tuple[int, int], list[Bar]] = defaultdict(list)
     for o in p.ops:
         for core in o.cores:
-            bars[(core, o.op_class)].append((o.start_s, o.end_s))
-    gap = 0.0
+            bars[core].append((o.start_s, o.end_s, {o.op_class: o.end_s - o.start_s}))
+    for v in bars.values():
+        v.sort(key=lambda b: (b[0], b[1], sorted(b[2])))
     span = max(p.latency_s, max((o.end_s for o in p.ops), default=0.0))
-    while sum(map(len, bars.values())) > max_bars and span > 0:
-        gap = span / 2000 if gap == 0 else gap * 4
-        bars = {k: _merge(v, gap) for k, v in bars.items()}
-        if gap > span:
-            break
-    return bars, gap
+    gap = 0.0
+    count = sum(map(len, bars.values()))
+    while count > max_bars and span > 0 and gap <= span:
+        gap = span / 5000 if gap == 0 else gap * 4
+        for any_class in (False, True):
+            bars = {k: _coarsen(v, gap, any_class) for k, v in bars.items()}
+            count = sum(map(len, bars.values()))
+            if count <= max_bars:
+                break
+    return dict(bars), gap
 
 
 def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
@@ -97,16 +118,16 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     rows, cols = result.mesh
     n = rows * cols
     bars, gap = gantt_bars(p)
-    colors = _class_colors(sorted({c for _, c in bars}))
+    colors = _class_colors(sorted({c for bs in bars.values() for b in bs for c in b[2]}))
     height = min(12.0, max(2.5, 0.16 * n + 1.4))
     fig = Figure(figsize=(10, height))
     ax = fig.add_subplot()
     scale, unit = _time_unit(p.latency_s)
     by_class: dict[str, list[Any]] = defaultdict(list)
-    for ((r, c), cls), ivs in sorted(bars.items()):
+    for (r, c), core_bars in sorted(bars.items()):
         y = r * cols + c
-        for s, e in ivs:
-            by_class[cls].append((s * scale, e * scale, y))
+        for b in core_bars:
+            by_class[_dominant(b)].append((b[0] * scale, b[1] * scale, y))
     for cls in sorted(by_class):
         a = np.asarray(by_class[cls], dtype=float)
         x0, x1, y = a[:, 0], a[:, 1], a[:, 2]
@@ -126,7 +147,6 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     ax.set_title(title)
     ax.legend(handles=[Patch(color=colors[c], label=c) for c in sorted(colors)],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -159,8 +179,11 @@ def _utilization(result: CompileResult) -> bytes:
                     ax.text(c, r, f"{grid[r, c]:.0%}", ha="center", va="center", fontsize=7,
                             color="white" if grid[r, c] < 0.6 else "black")
         ax.set_title(f"{p.name}: mean {grid.mean():.1%} busy")
+        ax.set_xticks(range(0, cols, max(1, cols // 16)))
+        ax.set_yticks(range(0, rows, max(1, rows // 16)))
         ax.set_xlabel("column")
-        ax.set_ylabel("row")
+        if ax is axes[0]:
+            ax.set_ylabel("row")
     if im is not None:
         fig.colorbar(im, ax=list(axes), label="busy / latency", shrink=0.9)
     return _png(fig)
@@ -174,19 +197,21 @@ def _energy(result: CompileResult) -> bytes:
     fig = Figure(figsize=(2.2 + 1.6 * len(ps), 4.0))
     ax = fig.add_subplot()
     x = np.arange(len(ps))
+    top = max((p.pj_per_token for p in ps), default=0.0)
+    scale, unit = next(((s, u) for s, u in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ"))
+                        if top >= s), (1.0, "pJ"))
     bottom = np.zeros(len(ps))
     for k in ENERGY_COMPONENTS:
-        v = np.array([p.energy_breakdown_pj.get(k, 0.0) / p.tokens for p in ps])
+        v = np.array([p.energy_breakdown_pj.get(k, 0.0) / p.tokens / scale for p in ps])
         ax.bar(x, v, 0.6, bottom=bottom, label=k, color=COMPONENT_COLORS[k])
         bottom += v
     for i, total in enumerate(bottom):
-        ax.text(i, total, f"{total:.3g}", ha="center", va="bottom", fontsize=7)
+        ax.text(i, total, f"{total:.3g} {unit}", ha="center", va="bottom", fontsize=7)
     ax.set_xticks(x)
     ax.set_xticklabels([p.name for p in ps])
-    ax.set_ylabel("energy per token (pJ)")
+    ax.set_ylabel(f"energy per token ({unit})")
     ax.set_title(f"{result.model}: where the energy goes")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
     return _png(fig)
 
 
@@ -230,7 +255,9 @@ def _roofline(result: CompileResult) -> bytes:
     for pk in peaks:
         roof = np.minimum(pk, grid * bw) if bw else np.full_like(grid, pk)
         ax.plot(grid, roof, color="black", lw=1.2)
-        ax.text(hi, pk, f" peak {pk / 1e12:.4g} TFLOP/s", va="center", ha="right", fontsize=7)
+        knee = pk / bw if bw else lo
+        ax.text(knee, pk * 1.3, f"peak {pk / 1e12:.4g} TFLOP/s", va="bottom", ha="left",
+                fontsize=7)
     markers = ["o", "s", "^", "D", "v"]
     blocks = sorted({b for w, wo in points.values() for b in [x[2] for x in w] +
                      [x[1] for x in wo]})
@@ -265,7 +292,6 @@ def _roofline(result: CompileResult) -> bytes:
     ax.set_title(f"{result.model} on {result.hardware}: roofline"
                  + (f" (HBM {bw / 1e9:.4g} GB/s)" if bw else ""))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.tight_layout()
     return _png(fig)
 
 

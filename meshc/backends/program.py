@@ -39,7 +39,8 @@ def _share(total: int, n: int) -> list[int]:
 
 
 def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[str, Any]]]:
-    """Per core, its commands sorted by (start, end, kind, op, partner)."""
+    """Per core, its commands sorted by (start, kind, end, op, partner): at one instant a
+    load comes before the compute it feeds, and the compute before the send."""
     prog: dict[Core, list[dict[str, Any]]] = defaultdict(list)
     by_name = {o.name: o for o in p.ops}
     for o in p.ops:
@@ -75,7 +76,7 @@ def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[st
     out = {}
     for core in cores:
         out[core] = sorted(prog.get(core, []), key=lambda c: (
-            c["start_s"], c["end_s"], KIND_ORDER[c["kind"]], c["op"], c.get("partner", "")))
+            c["start_s"], KIND_ORDER[c["kind"]], c["end_s"], c["op"], c.get("partner", "")))
     return out
 
 

@@ -163,6 +163,10 @@ def fmt_n(n: float) -> str:
     return _si(n, "", {1e12: "T", 1e9: "G", 1e6: "M", 1e3: "k", 1.0: ""}).strip()
 
 
+def fmt_rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.4g}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -205,7 +209,7 @@ def _summary(result: CompileResult) -> list[str]:
         ["tokens"] + [f"{p.tokens:,}" for p in ps],
         ["latency"] + [fmt_s(p.latency_s) for p in ps],
         ["lower bound"] + [fmt_s(p.lower_bound_s) for p in ps],
-        ["tokens/s"] + [f"{p.tokens_per_s:,.4g}" for p in ps],
+        ["tokens/s"] + [fmt_rate(p.tokens_per_s) for p in ps],
         ["energy"] + [fmt_pj(p.energy_pj) for p in ps],
         ["energy/token"] + [fmt_pj(p.pj_per_token) for p in ps],
         ["MACs"] + [fmt_n(p.macs) for p in ps],
@@ -249,7 +253,7 @@ def _latency(result: CompileResult) -> list[str]:
                      "tokens/s"],
                     [[p.name, fmt_s(p.latency_s), fmt_s(p.lower_bound_s),
                       _ratio(predicted_vs_simulated(p)["simulated_over_lower_bound"]),
-                      f"{p.tokens_per_s:,.4g}"] for p in result.phases])
+                      fmt_rate(p.tokens_per_s)] for p in result.phases])
     for p in result.phases:
         longest = sorted(p.ops, key=lambda o: (-(o.end_s - o.start_s), o.name))[:5]
         if not longest:

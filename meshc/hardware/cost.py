@@ -9,6 +9,8 @@ and takes, per fold of the operands onto the array, 2R + C + T - 2 cycles (load/
 stream, drain), with ceil(S_R/R) * ceil(S_C/C) folds. Ragged tiles pay for the padded
 array because R and C, not S_R and S_C, enter the per-fold time. A precision whose
 macs_per_cycle differs from R*C streams T at that rate: ceil(T * R*C / macs) cycles.
+A double-buffered core (CoreType.double_buffered) pays that in full for the first fold
+only; each later fold's load hides behind the previous stream, costing max(stream, R).
 The result is bounded below by the SRAM traffic the folds need over SRAM bytes/cycle.
 docs/hardware.md writes the formulas out.
 """
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from meshc.errors import MeshcError
+from meshc.hardware.frozen import FrozenMap
 from meshc.hardware.precision import precision_bits, wider_of
 
 if TYPE_CHECKING:
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 # (plain vector ops, transcendental ops) per element. exp, tanh, erf, reciprocal and rsqrt
 # are transcendental (a special-function unit or LUT; 16/SM/clk vs 128 FMA on H100, notes
 # 1.6), so SiLU and GELU cost more time and energy than ReLU, as on silicon.
-ACTIVATION_OPS: Mapping[str, tuple[int, int]] = {
+ACTIVATION_OPS: Mapping[str, tuple[int, int]] = FrozenMap({
     "relu": (1, 0),        # max(x, 0)
     "gelu": (4, 1),        # 0.5*x*(1+erf(x/sqrt2)): scale, erf, +1, *x, *0.5
     "gelu_tanh": (8, 1),   # x*x, *x, *0.044715, +x, *sqrt(2/pi), tanh, +1, *x, *0.5
@@ -42,7 +45,7 @@ ACTIVATION_OPS: Mapping[str, tuple[int, int]] = {
     "softmax": (4, 1),     # per element: max-compare, -max, exp, +sum, *1/sum (the one
                            # reciprocal per row is negligible)
     "rsqrt": (0, 1),       # one special-function op
-}
+})
 
 _OS, _WS = "output_stationary", "weight_stationary"
 
@@ -121,7 +124,10 @@ def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precis
     macs = core.macs_per_cycle[_exec(core, precision, weight_precision)]
     folds, t = _folds(m_, k_, n_, core)
     stream = _cdiv(t * (rows * cols), macs)
-    compute = folds * (2 * rows + cols - 2 + stream)
+    fold = 2 * rows + cols - 2 + stream
+    # double-buffered: only the first fold's load is exposed; later ones hide behind streams
+    compute = (fold + (folds - 1) * np.maximum(stream, rows) if core.double_buffered
+               else folds * fold)
     sram = gemm_sram_bytes(m_, k_, n_, core, precision, weight_precision=weight_precision)
     feed = np.ceil(sram / core.sram_bytes_per_cycle).astype(np.int64)
     return np.maximum(compute, feed)

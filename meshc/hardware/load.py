@@ -30,7 +30,9 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if isinstance(key, str | int | float | bool) and key in seen:
+            if not isinstance(key, str | int | float | bool):
+                continue  # a complex key; SafeConstructor reports it if unhashable
+            if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
@@ -81,7 +83,8 @@ def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str]:
     if isinstance(source, str) and s in preset_names():
         return preset_path(s), str(preset_path(s))
     p = Path(s)
-    if p.suffix in (".yaml", ".yml") or "/" in s or os.sep in s or p.exists():
+    is_path = not isinstance(source, str) or p.suffix in (".yaml", ".yml") or os.sep in s
+    if is_path or "/" in s or p.exists():
         if p.is_dir():
             raise MeshcError("is a directory, not a hardware YAML file", file=s)
         return p.resolve(), s

@@ -36,7 +36,7 @@ Dataflow = Literal["output_stationary", "weight_stationary"]
 NodeName = Literal["45nm", "14nm", "7nm"]  # the keys of energy.NODES (a test checks)
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
 
-_CONFIG = ConfigDict(frozen=True, extra="forbid")
+_CONFIG = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class FieldError(ValueError):
@@ -57,7 +57,12 @@ class CoreType(BaseModel):
     array_cols: NonNegativeInt = Field(description="PE columns; 0 for a core without an array")
     dataflow: Dataflow | None = Field(None, description="required when the core has an array")
     macs_per_cycle: Annotated[dict[Precision, PositiveInt], FREEZE, DUMP] = Field(
-        default_factory=FrozenMap, description="array MACs per cycle for each precision it multiplies natively"
+        default_factory=FrozenMap,
+        description="array MACs per cycle for each precision it multiplies natively",
+    )
+    double_buffered: bool = Field(
+        False, description="the array loads the next fold's stationary operand while the "
+        "current one streams (TPU MXU weight FIFO); false is SCALE-Sim's serial folds",
     )
     vector_lanes: PositiveInt = Field(description="plain vector ops per cycle")
     transcendental_per_cycle: PositiveFloat = Field(description="exp/tanh/erf/rsqrt per cycle")
@@ -83,8 +88,9 @@ class CoreType(BaseModel):
             if self.dataflow is None:
                 raise FieldError("dataflow", "a core with a systolic array needs a dataflow: "
                                  "output_stationary or weight_stationary")
-        elif self.macs_per_cycle or self.dataflow:
-            field = "macs_per_cycle" if self.macs_per_cycle else "dataflow"
+        elif self.macs_per_cycle or self.dataflow or self.double_buffered:
+            field = ("macs_per_cycle" if self.macs_per_cycle
+                     else "dataflow" if self.dataflow else "double_buffered")
             raise FieldError(field, "given, but array_rows and array_cols are 0: only a core "
                              "with a systolic array multiplies matrices")
         return self
@@ -104,6 +110,10 @@ class CoreType(BaseModel):
 
     def supports(self, precision: str) -> bool:
         return check_precision(precision) in self.macs_per_cycle
+
+    def can_run(self, precision: str) -> bool:
+        """Whether the array multiplies `precision`, natively or at a wider precision."""
+        return any(p in self.macs_per_cycle for p in PRECISIONS[precision_rank(precision):])
 
     def exec_precision(self, precision: str) -> str:
         """The precision the array runs `precision` at: itself, else the next wider it has."""
@@ -374,14 +384,9 @@ class Hardware(BaseModel):
     def peak_flops(self, precision: str) -> float:
         """Whole-chip FLOP/s (2 per MAC) of GEMMs stored at `precision`, summed over cores
         that can run them (at their execution precision)."""
-        check_precision(precision)
-        total = 0.0
-        for t, n in self.core_counts.items():
-            ct = self.core_types[t]
-            if n and ct.can_gemm and any(p in ct.macs_per_cycle
-                                         for p in PRECISIONS[precision_rank(precision):]):
-                total += 2 * n * ct.peak_macs_per_s(precision)
-        return total
+        counts = ((self.core_types[t], n) for t, n in self.core_counts.items() if n)
+        return float(sum(2 * n * ct.peak_macs_per_s(precision)
+                         for ct, n in counts if ct.can_run(precision)))
 
     def summary(self) -> dict[str, Any]:
         """The facts `meshc hw show --format json` prints."""

@@ -194,7 +194,7 @@ class LinearOp(GraphOp):
 
     def verify_shapes(self) -> None:
         x, w, out = _shape(self.input.type), _shape(self.weight.type), _shape(self.result.type)
-        if len(w) != 2 or x[-1] != w[0] or out != (*x[:-1], w[1]):
+        if not x or len(w) != 2 or x[-1] != w[0] or out != (*x[:-1], w[1]):
             raise VerifyException(f"linear of {x} by weight {w} cannot give {out}")
         if self.bias is not None and _shape(self.bias.type) != (w[1],):
             raise VerifyException(f"bias {_shape(self.bias.type)} does not match width {w[1]}")
@@ -224,7 +224,7 @@ class LmHeadOp(GraphOp):
 
     def verify_shapes(self) -> None:
         x, w, out = _shape(self.input.type), _shape(self.weight.type), _shape(self.result.type)
-        tokens = 1 if self.last is not None else x[1]
+        tokens = 1 if self.last is not None or len(x) != 3 else x[1]
         if len(x) != 3 or len(w) != 2 or x[-1] != w[1] or out != (x[0], tokens, w[0]):
             raise VerifyException(f"lm_head of {x} by table {w} cannot give {out}")
 
@@ -313,11 +313,11 @@ class AttentionOp(GraphOp):
 
     def verify_shapes(self) -> None:
         q, k, v, out = (_shape(x.type) for x in (self.q, self.k, self.v, self.result))
+        if any(len(s) != 3 for s in (q, k, v)) or not (q[0] == k[0] == v[0]) or k[1] != v[1]:
+            raise VerifyException(f"attention operands {q}, {k}, {v} are not [B, len, features]")
         bsz, h, kvh, lq, _, dqk, dv = self.dims()
         if min(h, kvh, dqk, dv) <= 0 or h % kvh:
             raise VerifyException(f"heads ({h}) must be a positive multiple of kv_heads ({kvh})")
-        if any(len(s) != 3 for s in (q, k, v)) or not (q[0] == k[0] == v[0]) or k[1] != v[1]:
-            raise VerifyException(f"attention operands {q}, {k}, {v} are not [B, len, features]")
         if out != (bsz, lq, h * dv):
             raise VerifyException(f"attention result {out} should be {(bsz, lq, h * dv)}")
         if self.variant.data == AttentionVariant.MLA:
@@ -398,6 +398,8 @@ class _Norm(GraphOp):
     PER_ELEMENT: ClassVar[int] = 4
 
     def verify_shapes(self) -> None:
+        if not _shape(self.input.type):
+            raise VerifyException("a norm needs an input of rank >= 1")
         width = _shape(self.input.type)[-1]
         for p in self.params():
             if _shape(p.type) != (width,):
@@ -512,9 +514,9 @@ class ConcatOp(GraphOp):
     def verify_shapes(self) -> None:
         shapes = [_shape(i.type) for i in self.inputs]
         out = _shape(self.result.type)
-        if not shapes or any(s[:-1] != out[:-1] for s in shapes) or sum(
-            s[-1] for s in shapes
-        ) != out[-1]:
+        if not shapes or not all(shapes) or not out or any(
+            s[:-1] != out[:-1] for s in shapes
+        ) or sum(s[-1] for s in shapes) != out[-1]:
             raise VerifyException(f"concatenating {shapes} on the last axis cannot give {out}")
 
     def work(self) -> Work:
@@ -549,8 +551,9 @@ class MoeOp(GraphOp):
         e, k, s = _int(self.experts), _int(self.top_k), _int(self.shared)
         if e <= 0 or not 0 < k <= e or s < 0:
             raise VerifyException(f"need 0 < top_k ({k}) <= experts ({e}) and shared ({s}) >= 0")
-        dim = x[-1]
-        if r != (dim, e) or len(g) != 3 or g != u or g[:2] != (e + s, dim) or d != (e + s, g[2], dim):
+        dim = x[-1] if x else 0
+        if (not x or r != (dim, e) or len(g) != 3 or g != u or g[:2] != (e + s, dim)
+                or d != (e + s, g[2], dim)):
             raise VerifyException(
                 f"moe weights router {r}, gate {g}, up {u}, down {d} do not match input {x} "
                 f"with {e} experts + {s} shared")
@@ -601,6 +604,8 @@ class KvAppendOp(GraphOp):
 
     def verify_shapes(self) -> None:
         new, out = _shape(self.new.type), _shape(self.result.type)
+        if self.past is not None and len(_shape(self.past.type)) != 3:
+            raise VerifyException(f"past {_shape(self.past.type)} is not [B, len, width]")
         past = _shape(self.past.type)[1] if self.past is not None else 0
         if self.past is not None and _shape(self.past.type)[::2] != new[::2]:
             raise VerifyException(f"past {_shape(self.past.type)} and new {new} differ")

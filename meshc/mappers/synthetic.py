@@ -7,8 +7,9 @@ one 32 B/cycle HBM port each), the inner columns "mlp" cores (4,096 MAC/cycle, 1
 32 B/cycle links, 2-cycle routers, 1 GHz. Regions: "attn", "mlp" and "all".
 
 Layer (`decoder_problem`): norm1 -> q, k, v -> attention -> o -> norm2 -> gate, up -> act ->
-down, with residual edges; attention on "attn" (it reads the KV cache from HBM), MLP linears
-on "mlp", the rest on "all". Linears stream their weights from HBM, k and v write the KV
+down, with residual edges. Attention is one scores -> softmax -> pv chain per KV head (or one
+fused op), on "attn" (it reads the KV cache from HBM); MLP linears on "mlp", the rest on
+"all". Linears stream their weights from HBM, k and v write the KV
 cache. A linear tile is a grain x grain output block; its working set is 12 * grain^2 bytes
 (double-buffered bf16 operand blocks plus an fp32 accumulator), so grain 512 does not fit the
 1 MiB mlp cores.
@@ -76,6 +77,7 @@ class _LayerBuilder:
                         {"attn": cyc, "mlp": cyc}, 8 * g * g, out=self.seq * width * BF16)
 
     def attention(self, layer: int, heads: int, kv_heads: int, head_dim: int) -> int:
+        """Fused attention of all heads: one op, one tile per (row block, head)."""
         g, m = self.grain, min(self.seq, self.grain)
         ctx = self.kv_len
         cyc = _cdiv(2 * m * ctx * head_dim, MACS["attn"]) + _cdiv(m * ctx, VECTOR_LANES) + 64
@@ -84,6 +86,25 @@ class _LayerBuilder:
         return self.add("attention", layer, "attention", "attn", _cdiv(self.seq, g) * heads,
                         {"attn": cyc}, sram, read=kv, out=self.seq * heads * head_dim * BF16)
 
+    def head_group(self, layer: int, grp: int, heads: int, head_dim: int) -> tuple[int, ...]:
+        """scores = Q K^T, softmax, P V for `heads` query heads sharing one KV head."""
+        g, m, ctx = self.grain, min(self.seq, self.grain), self.kv_len
+        rows, blocks = _cdiv(self.seq, g), _cdiv(ctx, g)
+        kv = ctx * head_dim * BF16
+        n = rows * heads * blocks
+        score = self.add(f"g{grp}.scores", layer, "attention", "attn", n,
+                         {"attn": _cdiv(m * g * head_dim, MACS["attn"]) + 64},
+                         4 * g * head_dim * BF16 + 4 * g * g, read=kv,
+                         out=self.seq * ctx * heads * 4)
+        soft = self.add(f"g{grp}.softmax", layer, "attention", "attn", n,
+                        {"attn": 3 * _cdiv(m * g, VECTOR_LANES) + 32}, 16 * g * g,
+                        out=self.seq * ctx * heads * BF16)
+        pv = self.add(f"g{grp}.pv", layer, "attention", "attn", rows * heads,
+                      {"attn": _cdiv(m * ctx * head_dim, MACS["attn"]) + 64},
+                      4 * g * head_dim * BF16 + 4 * g * g, read=kv,
+                      out=self.seq * heads * head_dim * BF16)
+        return score, soft, pv
+
     def edge(self, src: int, dst: int, n_bytes: int) -> None:
         self.edges.append(Edge(src=src, dst=dst, bytes=n_bytes))
 
@@ -91,10 +112,12 @@ class _LayerBuilder:
 def decoder_problem(
     rows: int = 4, cols: int = 4, *, grain: int = 128, layers: int = 1, seq: int = 512,
     kv_len: int | None = None, d_model: int = 4096, heads: int = 32, kv_heads: int = 8,
-    d_ff: int = 14336,
+    d_ff: int = 14336, head_groups: bool = True,
 ) -> MappingProblem:
     """`layers` decoder layers (Llama-3-8B shapes by default) processing `seq` tokens against a
-    context of `kv_len` (default: seq) on a `split_mesh(rows, cols)`."""
+    context of `kv_len` (default: seq) on a `split_mesh(rows, cols)`. With `head_groups`,
+    attention is one scores -> softmax -> pv chain per KV head (as partition-attn-mlp splits
+    it); otherwise one fused attention op."""
     machine, regions = split_mesh(rows, cols)
     b = _LayerBuilder(seq, grain, kv_len if kv_len is not None else seq)
     hd = d_model // heads
@@ -106,7 +129,23 @@ def decoder_problem(
         q = b.linear("q", li, "attention", "all", d_model, d_model)
         k = b.linear("k", li, "attention", "all", d_model, kvd, write=seq * kvd * BF16)
         v = b.linear("v", li, "attention", "all", d_model, kvd, write=seq * kvd * BF16)
-        at = b.attention(li, heads, kv_heads, hd)
+        o_inputs: list[tuple[int, int]] = []
+        if head_groups:
+            hpg = heads // kv_heads
+            for grp in range(kv_heads):
+                score, soft, pv = b.head_group(li, grp, hpg, hd)
+                b.edge(q, score, seq * hpg * hd * BF16)
+                b.edge(k, score, seq * hd * BF16)
+                b.edge(score, soft, b.ops[score].out_bytes)
+                b.edge(soft, pv, b.ops[soft].out_bytes)
+                b.edge(v, pv, seq * hd * BF16)
+                o_inputs.append((pv, seq * hpg * hd * BF16))
+        else:
+            at = b.attention(li, heads, kv_heads, hd)
+            b.edge(q, at, act)
+            b.edge(k, at, seq * kvd * BF16)
+            b.edge(v, at, seq * kvd * BF16)
+            o_inputs.append((at, act))
         o = b.linear("o", li, "attention", "all", d_model, d_model)
         n2 = b.vector("norm2", li, "mlp", d_model, 2)
         gate = b.linear("gate", li, "mlp", "mlp", d_model, d_ff)
@@ -118,10 +157,8 @@ def decoder_problem(
             b.edge(prev, n2, act)
         for dst, n_bytes in ((q, act), (k, act), (v, act)):
             b.edge(n1, dst, n_bytes)
-        b.edge(q, at, act)
-        b.edge(k, at, seq * kvd * BF16)
-        b.edge(v, at, seq * kvd * BF16)
-        b.edge(at, o, act)
+        for src, n_bytes in o_inputs:
+            b.edge(src, o, n_bytes)
         b.edge(o, n2, act)
         b.edge(n2, gate, act)
         b.edge(n2, up, act)

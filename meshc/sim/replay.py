@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meshc.hardware import Hardware
+from meshc.hardware.cost import hbm_energy_pj, static_energy_pj
+from meshc.hardware.energy import EnergyTable
 from meshc.hardware.tile_cost import tile_cycles
 from meshc.result import HbmRecord, OpRecord, TransferRecord
 from meshc.sim.model import SimEdge, SimOp
@@ -90,9 +92,9 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     link_bw = hw.noc.link_bytes_per_cycle
     router = hw.noc.router_latency_cycles
     ports = [(s.attach[0], s.bytes_per_s / clock) for s in hw.hbm_stacks]  # bytes/cycle
+    total_bw = sum(bw for _, bw in ports)
     energy = hw.energy
-    hbm_pj_per_byte = (8 * sum(s.pj_per_bit for s in hw.hbm_stacks) / len(hw.hbm_stacks)
-                       if hw.hbm_stacks else 0.0)
+    hbm_pj_per_byte = float(hbm_energy_pj(1, hw)) if hw.hbm_stacks else 0.0
 
     core_free: dict[Core, float] = defaultdict(float)
     core_last_start: dict[Core, float] = defaultdict(float)
@@ -129,10 +131,10 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         # HBM: interleaved over all ports, prefetched from the previous op's start
         hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
         if hbm_bytes and ports:
-            share = hbm_bytes / len(ports)
             stream_from = max(core_last_start[c] for c in cores)
             centre = cores[len(cores) // 2]
             for p, (port, bw) in enumerate(ports):
+                share = hbm_bytes * bw / total_bw  # addresses interleave by bandwidth
                 s = max(port_free[p], stream_from)
                 port_free[p] = s + share / bw
                 end = max(end, port_free[p])
@@ -140,8 +142,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
                 noc_pj += share * hops * hw.noc.pj_per_byte_hop
                 hbm_records.append(HbmRecord(
                     op=op.name, port=port,
-                    read_bytes=round(op.hbm_read_bytes / len(ports)),
-                    write_bytes=round(op.hbm_write_bytes / len(ports)),
+                    read_bytes=round(op.hbm_read_bytes * bw / total_bw),
+                    write_bytes=round(op.hbm_write_bytes * bw / total_bw),
                     start_s=s / clock, end_s=port_free[p] / clock))
         for n, c in zip(per_core, cores, strict=True):
             core_busy[c] += n * cyc[c]
@@ -157,7 +159,9 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
                                              hw.noc.pj_per_byte_hop, clock)
             noc_pj += pj
             transfers.extend(recs)
-        parts = _op_energy(op, energy, hbm_pj_per_byte)
+        sram_pj = energy.sram_pj_per_byte_at(hw.core_types[hw.core_type_at(*cores[0])]
+                                             .sram_macro_bytes)
+        parts = _op_energy(op, energy, sram_pj, hbm_pj_per_byte)
         parts["noc"] = noc_pj
         for key, v in parts.items():
             ledger[key] += v
@@ -175,7 +179,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
             energy_pj={k: round(v, 6) for k, v in sorted(parts.items())})
 
     latency = span_end / clock
-    ledger["static"] = energy.static_w_per_core * len(hw.cores) * latency * 1e12
+    ledger["static"] = float(static_energy_pj(latency, len(hw.cores), hw))
     return SimResult(
         latency_s=latency,
         ops=tuple(records[i] for i in range(len(ops))),
@@ -194,12 +198,14 @@ def _sram_bytes(op: SimOp) -> int:
     return (w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]) * op.n_tiles
 
 
-def _op_energy(op: SimOp, energy, hbm_pj_per_byte: float) -> dict[str, float]:
+def _op_energy(op: SimOp, energy: EnergyTable, sram_pj_per_byte: float,
+               hbm_pj_per_byte: float) -> dict[str, float]:
+    """MACs at the precision the core executes; SRAM at the core's macro size."""
     return {
         "mac": op.total("macs") * energy.pj_per_mac[op.precision],
         "vector": op.total("vector_ops") * energy.vector_pj_per_op,
         "transcendental": op.total("transcendental_ops") * energy.transcendental_pj_per_op,
-        "sram": _sram_bytes(op) * energy.sram_pj_per_byte,
+        "sram": _sram_bytes(op) * sram_pj_per_byte,
         "hbm": (op.hbm_read_bytes + op.hbm_write_bytes) * hbm_pj_per_byte,
     }
 

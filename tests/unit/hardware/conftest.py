@@ -13,7 +13,7 @@ from meshc.hardware.load import _Loader, preset_path
 
 
 def preset_spec(name: str) -> dict[str, Any]:
-    spec = yaml.load(preset_path(name).read_text(), Loader=_Loader)  # noqa: S506
+    spec = yaml.load(preset_path(name).read_text(), Loader=_Loader)
     assert isinstance(spec, dict)
     return spec
 

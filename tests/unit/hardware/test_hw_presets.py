@@ -74,6 +74,14 @@ def test_published_peaks(name: str, precision: str, tflops: float, hbm_gb: float
     assert hw.hbm_bytes_per_s == pytest.approx(hbm_gbs * 1e9)
 
 
+def test_peak_counts_cores_that_can_run_the_precision() -> None:
+    groq = load_hardware("groq-like")
+    assert groq.peak_flops("bf16") == groq.peak_flops("f16")  # bf16 runs at f16
+    assert groq.peak_flops("f32") == 0.0
+    mesh = load_hardware("mesh-4x4")  # int4: 12 mlp cores natively, 4 attention at int8
+    assert mesh.peak_flops("int4") == 2 * (12 * 1024 + 4 * 128) * 1e9
+
+
 def test_h100_has_132_sms_and_groq_no_hbm() -> None:
     assert load_hardware("h100-like").n_cores == 132
     groq = load_hardware("groq-like")

@@ -1,0 +1,58 @@
+"""Time of the default pipeline up to tiling (a benchmark, not a test). Goal (issue 4): the
+passes on llama3-70b, both phases (seq 2048, kv 2048), under 2 s.
+
+Times import (frontend) separately from the passes, which include verification after each
+pass as the pipeline runner does. Best of 3 runs on fresh modules.
+
+    .venv/bin/python bench/bench_passes.py [--hw mesh-4x4] [--model llama3-70b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from meshc.frontends import ModelRequest, load_model
+from meshc.frontends.transformer import Shape
+from meshc.ir.tile import ComputeOp
+from meshc.pipelines import apply
+
+GOAL_S = 2.0
+
+
+def pipelines(hw: str) -> dict[str, str]:
+    return {
+        "default": f"partition-attn-mlp{{policy=shared hw={hw}}},tile-grain{{grain=auto hw={hw}}}",
+        "quantized": (f"lower-quant{{weights=int4 kv=int8 group=128}},"
+                      f"partition-attn-mlp{{policy=shared hw={hw}}},tile-grain{{hw={hw}}}"),
+        "disaggregated": (f"partition-attn-mlp{{policy=disaggregate hw={hw}}},"
+                          f"tile-grain{{hw={hw}}}"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hw", default="mesh-4x4")
+    ap.add_argument("--model", default="llama3-70b")
+    args = ap.parse_args()
+    req = ModelRequest(args.model, ("prefill", "decode"), Shape(1, 2048, 2048))
+    print(f"{args.model} (prefill seq 2048 + decode kv 2048) on {args.hw}")
+    for name, spec in pipelines(args.hw).items():
+        best_import = best_passes = float("inf")
+        tiles = ops = 0
+        for _ in range(3):
+            t0 = time.perf_counter()
+            module = load_model(req)
+            t1 = time.perf_counter()
+            apply(module, spec)
+            t2 = time.perf_counter()
+            best_import, best_passes = min(best_import, t1 - t0), min(best_passes, t2 - t1)
+            computes = [op for op in module.walk() if isinstance(op, ComputeOp)]
+            ops, tiles = len(computes), sum(op.n_tiles for op in computes)
+        verdict = "ok" if best_passes < GOAL_S else "OVER GOAL"
+        print(f"  {name:14s} passes {best_passes:6.3f} s  (import {best_import:.3f} s; "
+              f"{ops:,} tile.compute ops, {tiles:,} tiles)  goal < {GOAL_S} s: {verdict}")
+
+
+if __name__ == "__main__":
+    main()

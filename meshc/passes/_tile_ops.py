@@ -1,0 +1,224 @@
+"""What tile-grain reads off each graph op: its `TileProblem`, storage precisions, HBM
+traffic and a stable label. The tiling itself is in `_tiling.py` (no xDSL there)."""
+
+from __future__ import annotations
+
+from math import prod
+
+from xdsl.dialects.builtin import TensorType
+from xdsl.ir import Attribute
+
+from meshc.hardware.precision import PRECISIONS, wider_of
+from meshc.ir.graph import (
+    AttentionOp,
+    AttentionVariant,
+    ConcatOp,
+    EmbeddingOp,
+    GenericOp,
+    GraphOp,
+    KvAppendOp,
+    KvReadOp,
+    LayerNormOp,
+    LinearOp,
+    LmHeadOp,
+    MatmulOp,
+    MoeOp,
+    RmsNormOp,
+    SoftmaxOp,
+    WeightOp,
+)
+from meshc.ir.work import element_bits, numel, precision_name
+from meshc.passes._common import weight_bytes, weight_of
+from meshc.passes._tiling import ATTENTION, GEMM, MEMORY, VECTOR, TileProblem
+
+MEMORY_OPS = (KvReadOp, KvAppendOp, EmbeddingOp, ConcatOp)
+REDUCTIONS = (SoftmaxOp, LayerNormOp, RmsNormOp)
+
+
+def _shape(t: Attribute) -> tuple[int, ...]:
+    assert isinstance(t, TensorType)
+    return tuple(t.get_shape())
+
+
+def _bits(t: Attribute) -> int:
+    assert isinstance(t, TensorType)
+    return element_bits(t.element_type)
+
+
+def _group(v: object) -> int:
+    w = weight_of(v)  # type: ignore[arg-type]
+    return w.group.value.data if w is not None and w.group is not None else 0
+
+
+def storage_precision(t: Attribute) -> str | None:
+    if not isinstance(t, TensorType):
+        return None
+    try:
+        p = precision_name(t.element_type)
+    except ValueError:
+        return None
+    return p if p in PRECISIONS else None
+
+
+def data_precision(op: GraphOp) -> str:
+    """The widest float/quantized precision among the op's operands and results (ids and
+    other integers that are not meshc precisions are ignored); bf16 when there is none."""
+    found = [p for v in (*op.operands, *op.results) if (p := storage_precision(v.type))]
+    out = found[0] if found else "bf16"
+    for p in found[1:]:
+        out = wider_of(out, p)
+    return out
+
+
+def describe(op: GraphOp) -> TileProblem:
+    """The op as a tiling problem (see `_tiling`)."""
+    w = op.work()
+    if isinstance(op, LinearOp | LmHeadOp):
+        x, wt, out = _shape(op.input.type), _shape(op.weight.type), _shape(op.result.type)
+        if isinstance(op, LinearOp):
+            m, (k, n) = prod(x[:-1]), wt
+        else:
+            m, (n, k) = out[0] * out[1], wt
+        return TileProblem(GEMM, m=m, n=n, k=k, a_bits=_bits(op.input.type),
+                           b_bits=_bits(op.weight.type), out_bits=_bits(op.result.type),
+                           b_weight=True, group=_group(op.weight), macs=w.macs,
+                           vector_ops=w.vector_ops)
+    if isinstance(op, MatmulOp):
+        a = _shape(op.lhs.type)
+        k, n = op._kn()
+        return TileProblem(GEMM, batch=prod(a[:-2]), m=a[-2], n=n, k=k,
+                           a_bits=_bits(op.lhs.type), b_bits=_bits(op.rhs.type),
+                           out_bits=_bits(op.result.type), macs=w.macs)
+    if isinstance(op, AttentionOp):
+        return _attention(op)
+    if isinstance(op, MoeOp):
+        return _moe(op)
+    if isinstance(op, GenericOp) and w.macs > 0:
+        out = _shape(op.results[0].type)
+        rows, width = prod(out[:-1]), out[-1]
+        bits = _bits(op.inputs[0].type) if op.inputs else _bits(op.results[0].type)
+        return TileProblem(GEMM, m=rows, n=width, k=-(-w.macs // (rows * width)), a_bits=bits,
+                           b_bits=bits, out_bits=_bits(op.results[0].type), macs=w.macs,
+                           vector_ops=w.vector_ops)
+    return _rows(op)
+
+
+def _attention(op: AttentionOp) -> TileProblem:
+    w = op.work()
+    b, h, kvh, lq, lkv, dqk, dv = op.dims()
+    extra, absorb = 0, 0
+    if op.variant.data == AttentionVariant.MLA:
+        latent, rope = op.latent_dims()
+        qk, v, kv_width, groups, rows = latent + rope, latent, latent + rope, b, h * lq
+        extra = w.linear_macs
+        wk = weight_of(op.w_kv_b) if op.w_kv_b is not None else None
+        absorb = weight_bytes(wk) if wk is not None else 0
+    else:
+        qk, v, kv_width, groups, rows = dqk, dv, dqk + dv, b * kvh, (h // kvh) * lq
+    return TileProblem(ATTENTION, batch=groups, m=rows, n=qk + v, k=lkv,
+                       a_bits=_bits(op.q.type), b_bits=_bits(op.k.type),
+                       out_bits=_bits(op.result.type), macs=w.macs, extra_macs=extra,
+                       vector_ops=w.vector_ops, transcendental_ops=w.transcendental_ops,
+                       weight_bytes=absorb, qk=qk, kv_width=kv_width)
+
+
+def moe_active(op: MoeOp) -> tuple[int, int, int]:
+    """(tokens, active experts, token-expert pairs): with T tokens each picking top_k of E
+    routed experts, min(E, T * top_k) routed experts run, plus the shared ones."""
+    tokens = prod(_shape(op.input.type)[:-1])
+    e, k, s = op.experts.value.data, op.top_k.value.data, op.shared.value.data
+    return tokens, min(e, tokens * k) + s, tokens * (k + s)
+
+
+def _moe(op: MoeOp) -> TileProblem:
+    w = op.work()
+    tokens, active, pairs = moe_active(op)
+    dim, ffn = _shape(op.w_gate.type)[1:]
+    return TileProblem(GEMM, batch=active, m=-(-pairs // active), n=3 * ffn, k=dim,
+                       a_bits=_bits(op.input.type), b_bits=_bits(op.w_gate.type),
+                       out_bits=_bits(op.result.type), b_weight=True, group=_group(op.w_gate),
+                       macs=w.macs, extra_macs=tokens * dim * op.experts.value.data,
+                       vector_ops=w.vector_ops, transcendental_ops=w.transcendental_ops)
+
+
+def _rows(op: GraphOp) -> TileProblem:
+    """Vector and memory ops: rows x width of the result (of `new` for kv_append)."""
+    w = op.work()
+    res = op.new.type if isinstance(op, KvAppendOp) else op.results[0].type
+    shape = _shape(res)
+    width = shape[-1]
+    rows = numel(res) // width
+    params = sum(weight_bytes(x) for v in op.operands if (x := weight_of(v)) is not None)
+    memory = isinstance(op, MEMORY_OPS)
+    in_bytes = w.kv_read_bytes if isinstance(op, KvReadOp) else w.in_bytes
+    if not memory:
+        in_bytes -= params
+    return TileProblem(MEMORY if memory else VECTOR, m=rows, n=width,
+                       a_bits=_bits(res), out_bits=_bits(res), in_bytes=in_bytes,
+                       out_bytes=w.out_bytes, weight_bytes=0 if memory else params,
+                       vector_ops=w.vector_ops, transcendental_ops=w.transcendental_ops,
+                       split_n=not isinstance(op, REDUCTIONS))
+
+
+def hbm_bytes(op: GraphOp, residency: dict[WeightOp, str], has_hbm: bool) -> tuple[int, int]:
+    """(read, write) HBM bytes of one execution of `op`: its weights that live in HBM,
+    streamed once (only the gathered rows of an embedding table, only the active experts of
+    a MoE), the KV cache read (kv_read) and written (kv_append). Zero without HBM."""
+    if not has_hbm:
+        return 0, 0
+    w = op.work()
+    read = w.kv_read_bytes
+    for v in op.operands:
+        wt = weight_of(v)
+        if wt is None or residency.get(wt) != "hbm":
+            continue
+        full = weight_bytes(wt)
+        if isinstance(op, EmbeddingOp):
+            read += -(-full * numel(op.ids.type) // _shape(wt.result.type)[0])
+        elif isinstance(op, MoeOp) and v is not op.router:
+            _, active, _ = moe_active(op)
+            read += -(-full * active // _shape(wt.result.type)[0])
+        else:
+            read += full
+    return read, w.kv_write_bytes
+
+
+def short_name(op: GraphOp) -> str:
+    """The readable part of a label: the weight's name for linears (`L3.down.weight` ->
+    `down`), `lm_head`, `kv_read.k`, else the op's short name."""
+    if isinstance(op, LmHeadOp):
+        return "lm_head"
+    if isinstance(op, LinearOp):
+        wt = weight_of(op.weight)
+        if wt is not None:
+            name = wt.param.data.removesuffix(".weight")
+            if op.layer_index >= 0:
+                name = name.removeprefix(f"L{op.layer_index}.")
+            return name
+    if isinstance(op, KvReadOp | KvAppendOp):
+        return f"{op.name.removeprefix('tfm.')}.{op.cache.data}"
+    return op.name.removeprefix("tfm.")
+
+
+class Labeler:
+    """Stable unique labels `phase.L<layer>.<block>.<name>` (`phase.<block>.<name>` outside
+    the layers); names without a weight get an index per (phase, layer, block, name)."""
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+        self.counts: dict[str, int] = {}
+        self.used: set[str] = set()
+
+    def __call__(self, op: GraphOp) -> str:
+        prefix = self.phase + (f".L{op.layer_index}" if op.layer_index >= 0 else "")
+        name = short_name(op)
+        base = f"{prefix}.{op.block_name}.{name}"
+        if not isinstance(op, LinearOp | LmHeadOp | KvReadOp | KvAppendOp):
+            i = self.counts.get(base, 0)
+            self.counts[base] = i + 1
+            base = f"{base}{i}"
+        label, n = base, 1
+        while label in self.used:
+            label, n = f"{base}.{n}", n + 1
+        self.used.add(label)
+        return label

@@ -1,0 +1,206 @@
+"""tile-grain: every compute op of the graph becomes one tile.compute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+
+from meshc.errors import MeshcError
+from meshc.hardware import Hardware
+from meshc.hardware.precision import precision_rank, wider_of
+from meshc.ir.graph import GenericOp, GraphOp, WeightOp
+from meshc.ir.tile import ComputeOp, TileKind, TileKindAttr, int_array
+from meshc.passes._common import (
+    DEFAULT_HW,
+    Core,
+    fail,
+    functions,
+    graph_ops,
+    hardware,
+    kv_cache_bytes,
+    module_hw,
+    op_where,
+    read_regions,
+    region_attr,
+    residency_attr,
+    unique_weights,
+    weight_bytes,
+)
+from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes, storage_precision
+from meshc.passes._tiling import (
+    GEMM,
+    HwCoreCost,
+    NoTileFits,
+    Target,
+    TileProblem,
+    Tiling,
+    array_alignment,
+    choose,
+)
+
+
+@dataclass(frozen=True)
+class TileGrainPass(ModulePass):
+    """Cuts every compute op into a grid of identical tiles sized to the hardware.
+
+    Input: `tfm` functions, optionally after partition-attn-mlp (`meshc.regions`,
+    `meshc.region`, `meshc.residency`) and lower-quant.
+    Output: every tfm op but tfm.weight is replaced by one tile.compute with the same
+    operands and result type: source, label (`decode.L3.mlp.down`), kind (gemm: linear,
+    lm_head, matmul, attention, moe; memory: kv_read, kv_append, embedding, concat; vector:
+    the rest), layer, block, region (`meshc.region`, default `shared`), precision (for gemm
+    the widest, over the region's core types, of the precision a core executes the wider of
+    the activation and weight formats at; else the data's storage format), grid (tiles along
+    M, N, K), tile_shape (m, n, k), tile_work (one tile: macs, vector_ops,
+    transcendental_ops, in_bytes, weight_bytes, out_bytes, sram_bytes incl. double
+    buffering), padded_macs (tiles x tile MACs - op MACs), hbm_read_bytes (weights resident
+    in HBM, streamed once per execution, plus KV cache read) and hbm_write_bytes (KV cache
+    written); zero HBM traffic on a machine without HBM. Every tile fits the SRAM a core of
+    its region keeps for tiles: its SRAM minus its share (by SRAM size) of the weights (and,
+    without HBM, KV cache) resident in the region. Systolic-array axes are multiples of the
+    array dimension (or the whole, smaller, dimension). Weights without `meshc.residency`
+    count as in HBM (in SRAM on a machine without HBM). Family rules: passes/_tiling.py.
+    Options: grain=auto (per op, the fitting tile with the least estimated time on its
+    region: ceil(tiles / cores) x cycles of one tile on the slowest core type,
+    hardware/tile_cost.py's rule) or N (tiles of N along each free axis, clipped to the
+    op); hw=preset or YAML (default: the module's `meshc.hw`, else mesh-4x4).
+    Fails when: no tile of an op fits (message: op, smallest tile, bytes needed and
+    available); the grain is not auto or positive; hw differs from the module's `meshc.hw`;
+    an op names an unknown region, a region has no core for an op's kind, the resident
+    weights leave a region no SRAM for tiles, a gemm precision no core of the region can
+    execute, a tfm.generic op with other than one result.
+    """
+
+    name = "tile-grain"
+
+    grain: str | int = "auto"
+    hw: str = ""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if not (self.grain == "auto" or (isinstance(self.grain, int) and self.grain > 0)):
+            fail(f"tile-grain: grain must be auto or a positive integer, got '{self.grain}'")
+        given = module_hw(op)
+        if self.hw and given and self.hw != given:
+            fail(f"tile-grain: the module was partitioned for '{given}' but tile-grain{{hw="
+                 f"{self.hw}}} was asked; use the same hardware or drop hw")
+        hw = hardware(self.hw or given or DEFAULT_HW)
+        _Tiler(hw, op, None if self.grain == "auto" else int(self.grain)).run()
+
+
+class _Tiler:
+    def __init__(self, hw: Hardware, module: ModuleOp, grain: int | None) -> None:
+        self.hw, self.module, self.grain = hw, module, grain
+        self.has_hbm = bool(hw.hbm_stacks)
+        self.regions = read_regions(module, hw)
+        self.residency = {}
+        resident: dict[str, int] = {}
+        weights = unique_weights(module)
+        for w in weights.values():
+            if residency_attr(w, self.has_hbm) == "sram":
+                r = region_attr(w)
+                resident[r] = resident.get(r, 0) + weight_bytes(w)
+        if not self.has_hbm:
+            for r, b in kv_cache_bytes(module).items():
+                resident[r] = resident.get(r, 0) + b
+        self.resident = resident
+        self.targets: dict[tuple[str, str, str], Target] = {}
+        self.tilings: dict[tuple[TileProblem, str, str], Tiling] = {}
+
+    def run(self) -> None:
+        for f in functions(self.module):
+            label = Labeler(f.sym_name.data)
+            for op in list(graph_ops(f)):
+                if isinstance(op, WeightOp):
+                    self.residency[op] = residency_attr(op, self.has_hbm)
+                    continue
+                Rewriter.replace_op(op, self._tile(op, label(op)))
+
+    def _tile(self, op: GraphOp, label: str) -> ComputeOp:
+        if isinstance(op, GenericOp) and len(op.outputs) != 1:
+            fail(f"tile-grain: {op_where(op)} has {len(op.outputs)} results; tile.compute "
+                 "takes ops with one result")
+        region = region_attr(op)
+        if region not in self.regions:
+            fail(f"tile-grain: {op_where(op)} is in region '{region}', which meshc.regions "
+                 f"does not define ({', '.join(sorted(self.regions))})")
+        problem = describe(op)
+        precision = self._precision(op, problem, region)
+        key = (problem, region, precision)
+        if key not in self.tilings:
+            target = self._target(region, problem.kind, precision, op)
+            try:
+                self.tilings[key] = choose(problem, target, self.grain)
+            except NoTileFits as e:
+                fail(f"tile-grain: no tile of {label} ({op_where(op)}) fits region "
+                     f"'{region}' of {self.hw.name}: {e}")
+        t = self.tilings[key]
+        read, write = hbm_bytes(op, self.residency, self.has_hbm)
+        return ComputeOp(
+            operands=[list(op.operands)], result_types=[op.results[0].type],
+            properties={
+                "source": StringAttr(op.name), "label": StringAttr(label),
+                "kind": TileKindAttr(TileKind(problem.kind)), "layer": op.layer,
+                "block": op.block, "region": StringAttr(region),
+                "precision": StringAttr(precision), "grid": int_array(t.grid),
+                "tile_shape": int_array(t.shape), "tile_work": int_array(t.work),
+                "padded_macs": IntegerAttr(t.padded_macs, 64),
+                "hbm_read_bytes": IntegerAttr(read, 64), "hbm_write_bytes": IntegerAttr(write, 64),
+            })
+
+    def _cores(self, region: str, kind: str) -> list[Core]:
+        hw = self.hw
+        return [c for c in self.regions[region]
+                if kind != GEMM or hw.core_types[hw.core_type_at(*c)].can_gemm]
+
+    def _precision(self, op: GraphOp, problem: TileProblem, region: str) -> str:
+        if problem.kind != GEMM:
+            return data_precision(op)
+        operands = [storage_precision(v.type) for v in op.operands]
+        stored = data_precision(op) if not any(operands) else \
+            _widest([p for p in operands if p])
+        out = None
+        for t in sorted({self.hw.core_type_at(*c) for c in self._cores(region, GEMM)}):
+            try:
+                p = self.hw.core_types[t].exec_precision(stored)
+            except MeshcError as e:
+                fail(f"tile-grain: {op_where(op)} stores {stored} data, which core type '{t}' "
+                     f"of region '{region}' cannot execute: {e.message}")
+            out = p if out is None else wider_of(out, p)
+        if out is None:
+            fail(f"tile-grain: region '{region}' of {self.hw.name} has no core with a systolic "
+                 f"array for {op_where(op)}")
+        return out
+
+    def _target(self, region: str, kind: str, precision: str, op: GraphOp) -> Target:
+        key = (region, kind, precision)
+        if key in self.targets:
+            return self.targets[key]
+        hw = self.hw
+        cores = self._cores(region, kind)
+        if not cores:
+            fail(f"tile-grain: region '{region}' of {hw.name} has no core that can run "
+                 f"{op_where(op)} ({kind})")
+        sram_of = {c: hw.core_types[hw.core_type_at(*c)].sram_bytes for c in self.regions[region]}
+        total = sum(sram_of.values())
+        resident = self.resident.get(region, 0)
+        budget = min(sram_of[c] - -(-resident * sram_of[c] // total) for c in cores)
+        if budget <= 0:
+            fail(f"tile-grain: region '{region}' of {hw.name} has no SRAM left for tiles: "
+                 f"{resident:,} B of resident weights and KV cache in {total:,} B")
+        types = sorted({hw.core_type_at(*c) for c in cores})
+        cts = [hw.core_types[t] for t in types]
+        align = array_alignment([(ct.array_rows, ct.array_cols, ct.dataflow or "")
+                                 for ct in cts if ct.can_gemm and kind == GEMM])
+        lanes = max(ct.vector_lanes for ct in cts)
+        target = Target(align=align, lanes=lanes, budget_bytes=budget, n_cores=len(cores),
+                        costs=tuple(HwCoreCost(ct, precision) for ct in cts))
+        self.targets[key] = target
+        return target
+
+
+def _widest(ps: list[str]) -> str:
+    return max(ps, key=precision_rank)

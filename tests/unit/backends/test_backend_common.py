@@ -1,0 +1,49 @@
+"""What every built-in backend promises: it is registered under its name, returns
+artifacts as values, and emitting the same result twice gives identical bytes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import synthetic_result
+
+from meshc.backends import Backend
+from meshc.registry import backend_names, get_backend
+from meshc.result import CompileResult
+
+BUILTINS = ["plots", "program", "report", "schedule", "trace"]
+
+
+def test_builtins_are_registered() -> None:
+    assert set(BUILTINS) <= set(backend_names())
+    for name in BUILTINS:
+        b = get_backend(name)
+        assert isinstance(b, Backend)
+        assert b.name == name
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_artifacts_are_relative_paths_to_text_or_bytes(name: str, result: CompileResult) -> None:
+    arts = get_backend(name).emit(result)
+    assert arts
+    for path, content in arts.items():
+        assert not path.startswith("/") and ".." not in path.split("/")
+        assert isinstance(content, (str, bytes))
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_emitting_twice_gives_identical_bytes(name: str) -> None:
+    """Two results built apart but equal: every artifact byte-identical."""
+    a = get_backend(name).emit(synthetic_result())
+    b = get_backend(name).emit(synthetic_result())
+    assert sorted(a) == sorted(b)
+    for path in a:
+        assert a[path] == b[path], path
+
+
+def test_listing_backends_does_not_import_matplotlib() -> None:
+    code = ("import sys; import meshc.backends.report, meshc.backends.plots, "
+            "meshc.commands.backends; assert 'matplotlib' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
