@@ -136,10 +136,16 @@ class PhaseResult:
 
     @property
     def idle_compute_fraction(self) -> float:
-        """Share of core-time in which cores compute nothing (waiting on HBM, the NoC or
-        dependencies, or unused)."""
+        """Share of the chip's peak MAC capacity over the phase that does no useful MAC:
+        1 - compute_utilization. A core streaming a GEMV through a 256x256 array is busy
+        but almost all of its multipliers idle; `core_occupancy` measures the other thing."""
+        return 1.0 - self.compute_utilization
+
+    @property
+    def core_occupancy(self) -> float:
+        """Share of core-time in which cores execute tiles (at any efficiency)."""
         total = self.n_cores * self.latency_s
-        return 1.0 - sum(self.core_busy_s.values()) / total if total > 0 else 1.0
+        return sum(self.core_busy_s.values()) / total if total > 0 else 0.0
 
 
 @dataclass(frozen=True)

@@ -35,21 +35,23 @@ import transformers as tf  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 1_500_000
 
-# The tiny models. Hidden 64, 2 layers: every fixture stays well under 1.5 MB in fp32.
-LLAMA = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-             intermediate_size=176, vocab_size=256, max_position_embeddings=256,
+# The tiny models: hidden 32, 2 layers, fp32. Every fixture stays well under 1.5 MB.
+LLAMA = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+             intermediate_size=88, vocab_size=128, max_position_embeddings=128,
              tie_word_embeddings=False)
-GPT2 = dict(n_embd=64, n_layer=2, n_head=4, n_positions=256, vocab_size=256)
-BERT = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=256,
-            vocab_size=256, max_position_embeddings=256, type_vocab_size=2)
-MIXTRAL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-               intermediate_size=96, num_local_experts=4, num_experts_per_tok=2, vocab_size=256,
-               max_position_embeddings=256, tie_word_embeddings=False)
-QWEN2MOE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
-                num_key_value_heads=2, moe_intermediate_size=48,
-                shared_expert_intermediate_size=96, intermediate_size=96, num_experts=4,
-                num_experts_per_tok=2, decoder_sparse_step=1, vocab_size=256,
-                max_position_embeddings=256, tie_word_embeddings=False)
+GPT2 = dict(n_embd=32, n_layer=2, n_head=4, n_positions=128, vocab_size=128, bos_token_id=0,
+            eos_token_id=0)
+BERT = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128,
+            vocab_size=128, max_position_embeddings=128, type_vocab_size=2)
+MIXTRAL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+               intermediate_size=48, num_local_experts=4, num_experts_per_tok=2, vocab_size=128,
+               max_position_embeddings=128, tie_word_embeddings=False)
+QWEN2MOE = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, moe_intermediate_size=24,
+                shared_expert_intermediate_size=48, intermediate_size=48, num_experts=4,
+                num_experts_per_tok=2, decoder_sparse_step=1, vocab_size=128,
+                max_position_embeddings=128, tie_word_embeddings=False)
+VOCAB = 128
 
 SEQ = 16  # prefill tokens of the trace input (and of the static exports)
 PAST = 15  # past tokens of the decode-step trace input
@@ -110,7 +112,7 @@ class Decode(torch.nn.Module):
 
 
 def _prefill_args(batch: int = 1, seq: int = SEQ):
-    ids = torch.randint(0, 256, (batch, seq), dtype=torch.long)
+    ids = torch.randint(0, VOCAB, (batch, seq), dtype=torch.long)
     return ids, torch.ones(batch, seq, dtype=torch.long)
 
 
@@ -118,7 +120,7 @@ def _decode_args(m: torch.nn.Module, batch: int = 1, past: int = PAST):
     cfg = m.config
     kvh = cfg.num_key_value_heads
     hd = cfg.hidden_size // cfg.num_attention_heads
-    ids = torch.randint(0, 256, (batch, 1), dtype=torch.long)
+    ids = torch.randint(0, VOCAB, (batch, 1), dtype=torch.long)
     mask = torch.ones(batch, past + 1, dtype=torch.long)
     pos = torch.full((batch, 1), past, dtype=torch.long)
     kv = []
@@ -158,12 +160,13 @@ def _export(wrapper, args, path: Path, *, dynamo: bool, opset: int, input_names,
         torch.onnx.export(wrapper, args, str(path), **kw)
 
 
-def _strip(path: Path) -> dict:
+def _strip(path: Path) -> None:
     """Drops node metadata and doc strings (stack traces hold local paths)."""
     m = onnx.load(str(path))
     m.doc_string = ""
     del m.metadata_props[:]
     m.graph.doc_string = ""
+    m.producer_version = ""
 
     def clean(graph: onnx.GraphProto) -> None:
         for n in graph.node:
@@ -186,8 +189,6 @@ def _strip(path: Path) -> dict:
     onnx.save(m, str(path))
     text = path.read_bytes()
     assert b"/home/" not in text and b"site-packages" not in text, f"{path} holds a local path"
-    return {"opset": next(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")),
-            "nodes": len(m.graph.node)}
 
 
 def _kv_names(layers: int) -> tuple[list[str], list[str]]:
@@ -203,24 +204,25 @@ def _attn_proj(d: int, heads: int, kvh: int) -> int:
     return d * heads * hd * 2 + d * kvh * hd * 2  # q, o and k, v
 
 
-def hand_macs(kind: str, tokens: int, ctx: int, batch: int = 1) -> int:
-    """Every matmul MAC of one forward pass over `tokens` new tokens attending to `ctx`:
-    weight GEMMs per token (MoE: the router and the active experts) and QK^T + PV over the
-    full tokens x ctx rectangle, as the exported graphs compute them."""
+def hand_macs(kind: str, tokens: int, ctx: int, batch: int = 1) -> dict[str, int]:
+    """Every matmul MAC of one forward pass over `tokens` new tokens attending to `ctx`, by
+    block: `attention` (q/k/v/o projections, and QK^T + PV over the full tokens x ctx
+    rectangle, as the exported graphs compute them), `mlp` (MoE: the router and the active
+    experts) and `other` (the LM head), and their `total`."""
     if kind == "llama":
         c = LLAMA
         d, L, h, kvh, f = (c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
                            c["num_key_value_heads"], c["intermediate_size"])
-        per_tok = L * (_attn_proj(d, h, kvh) + 3 * d * f) + d * c["vocab_size"]
+        proj, mlp, head = _attn_proj(d, h, kvh), 3 * d * f, d * c["vocab_size"]
     elif kind == "gpt2":
         c = GPT2
         d, L, h = c["n_embd"], c["n_layer"], c["n_head"]
-        per_tok = L * (4 * d * d + 2 * d * 4 * d) + d * c["vocab_size"]
+        proj, mlp, head = 4 * d * d, 2 * d * 4 * d, d * c["vocab_size"]
     elif kind == "bert":
         c = BERT
         d, L, h, f = (c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
                       c["intermediate_size"])
-        per_tok = L * (4 * d * d + 2 * d * f)
+        proj, mlp, head = 4 * d * d, 2 * d * f, 0
     elif kind in ("mixtral", "qwen2moe"):
         c = MIXTRAL if kind == "mixtral" else QWEN2MOE
         d, L, h, kvh = (c["hidden_size"], c["num_hidden_layers"], c["num_attention_heads"],
@@ -228,15 +230,15 @@ def hand_macs(kind: str, tokens: int, ctx: int, batch: int = 1) -> int:
         k = c["num_experts_per_tok"]
         e = c.get("num_local_experts", c.get("num_experts"))
         f = c.get("moe_intermediate_size", c["intermediate_size"])
-        mlp = d * e + k * 3 * d * f
+        proj, mlp, head = _attn_proj(d, h, kvh), d * e + k * 3 * d * f, d * c["vocab_size"]
         if kind == "qwen2moe":
             mlp += 3 * d * c["shared_expert_intermediate_size"] + d  # shared expert + its gate
-        per_tok = L * (_attn_proj(d, h, kvh) + mlp) + d * c["vocab_size"]
     else:
         raise ValueError(kind)
     hd = d // h
-    attn = L * 2 * h * tokens * ctx * hd
-    return batch * (per_tok * tokens + attn)
+    parts = {"attention": batch * L * (proj * tokens + 2 * h * tokens * ctx * hd),
+             "mlp": batch * L * mlp * tokens, "other": batch * head * tokens}
+    return {**parts, "total": sum(parts.values())}
 
 
 # --- the fixture set ----------------------------------------------------------------------
@@ -275,7 +277,7 @@ def fixtures() -> dict[str, dict]:
     return f
 
 
-def make(name: str, spec: dict, out: Path) -> dict:
+def make(name: str, spec: dict, out: Path, export: bool = True) -> dict:
     m = _model(spec["kind"])
     torch.manual_seed(1)
     path = out / f"{name}.onnx"
@@ -290,16 +292,21 @@ def make(name: str, spec: dict, out: Path) -> dict:
         past, present = _kv_names(m.config.num_hidden_layers)
         inputs = ["input_ids", "attention_mask", "position_ids", *past]
         outputs = ["logits", *present]
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_path = Path(tmp) / "model.onnx"
-        _export(wrapper, args, tmp_path, dynamo=spec["dynamo"], opset=spec["opset"],
-                input_names=inputs, output_names=outputs, dynamic=spec["dynamic"])
-        info = _strip(tmp_path)
-        path.write_bytes(tmp_path.read_bytes())
+    if export:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp_path = Path(tmp) / "model.onnx"
+            _export(wrapper, args, tmp_path, dynamo=spec["dynamo"], opset=spec["opset"],
+                    input_names=inputs, output_names=outputs, dynamic=spec["dynamic"])
+            _strip(tmp_path)
+            path.write_bytes(tmp_path.read_bytes())
+    saved = onnx.load(str(path))
+    info = {"opset": next(o.version for o in saved.opset_import if o.domain in ("", "ai.onnx")),
+            "nodes": len(saved.graph.node)}
     size = path.stat().st_size
     assert size < MAX_BYTES, f"{path} is {size} bytes"
     entry = {k: spec[k] for k in ("kind", "phase", "dynamo", "dims", "blocks", "hand_macs")}
-    entry.update(info, bytes=size, exporter="dynamo" if spec["dynamo"] else "torchscript")
+    entry.update(info, bytes=size, exporter="dynamo" if spec["dynamo"] else "torchscript",
+                 torch_params=sum(p.numel() for p in m.parameters()))
     print(f"{name}: {size:,} B, {info['nodes']} nodes, opset {info['opset']}")
     return entry
 
@@ -307,6 +314,8 @@ def make(name: str, spec: dict, out: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "tests/fixtures/onnx")
+    ap.add_argument("--manifest-only", action="store_true",
+                    help="rewrite manifest.json from the existing files, without exporting")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
@@ -314,7 +323,7 @@ def main() -> None:
     manifest_path = a.out / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     for name in a.names or specs:
-        manifest[name] = make(name, specs[name], a.out)
+        manifest[name] = make(name, specs[name], a.out, export=not a.manifest_only)
     manifest = {k: manifest[k] for k in sorted(manifest) if k in specs}
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 

@@ -65,10 +65,51 @@ def plain(obj: Any, digits: int = SIG_DIGITS) -> Any:
 
 def json_text(obj: Any, *, indent: int | None = 2, digits: int = SIG_DIGITS) -> str:
     """Deterministic JSON text: sorted keys, rounded floats, a final newline. With
-    `indent=None` it is compact (for large machine-read files such as trace.json)."""
+    `indent=None` it is compact."""
     separators = (",", ":") if indent is None else (",", ": ")
     return json.dumps(plain(obj, digits), sort_keys=True, indent=indent,
                       separators=separators, allow_nan=False) + "\n"
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalar
+        return obj.item()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    return str(obj)
+
+
+def compact(obj: Any) -> str:
+    """One-line JSON with sorted keys by the C encoder; floats must be rounded already."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                      default=_default)
+
+
+def _is_rows(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+def _has_rows(d: Mapping[str, Any]) -> bool:
+    return any(_is_rows(v) or (isinstance(v, Mapping) and _has_rows(v)) for v in d.values())
+
+
+def _render_rows(obj: Any, depth: int) -> str:
+    pad = "  " * depth
+    if isinstance(obj, Mapping) and _has_rows(obj):
+        items = [f"{pad}  {json.dumps(str(k))}: {_render_rows(v, depth + 1)}"
+                 for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if _is_rows(obj):
+        return "[\n" + ",\n".join(f"{pad}  {compact(x)}" for x in obj) + f"\n{pad}]"
+    return compact(obj)
+
+
+def rows_text(obj: Any) -> str:
+    """Deterministic JSON for large tables of records (schedule.json, trace.json): objects
+    that hold tables are indented, every list of objects is written one compact object a
+    line (greppable, diffable, and encoded in C: fast). Floats must be rounded already
+    (`round_sig`, `round`): this does not walk the data."""
+    return _render_rows(obj, 0) + "\n"
 
 
 # --- cores and clocks -----------------------------------------------------------------

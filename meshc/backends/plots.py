@@ -1,7 +1,9 @@
 """The `plots` backend: PNG figures in plots/.
 
 * `plots/gantt_<phase>.png`: what each core runs over time, coloured by op class; above
-  `MAX_BARS` bars, nearby bars of one class on one core are merged (the title says so);
+  `MAX_BARS` op-on-core bars it is a raster of `RASTER_BINS` time bins per core instead
+  (each bin shows the class that fills most of it, faded by the core's idle share), which
+  costs the same for 10 ops or 100,000;
 * `plots/utilization.png`: a mesh heatmap per phase of busy time over latency per core;
 * `plots/energy.png`: energy per token of each phase, stacked by component;
 * `plots/roofline.png`: every op at (FLOP per HBM byte, achieved FLOP/s) under the roofs
@@ -26,7 +28,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DPI = 100
-MAX_BARS = 5000
+MAX_BARS = 5000  # above this many op-on-core bars the Gantt is drawn as a raster
+RASTER_BINS = 800  # time bins of the raster: about one per pixel column
 RC = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
       "xtick.labelsize": 7, "ytick.labelsize": 7, "font.family": "DejaVu Sans",
       "path.simplify": True, "agg.path.chunksize": 10000}
@@ -49,9 +52,16 @@ def _png(fig: Figure) -> bytes:
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight",
-                pad_inches=0.1)
+    fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
     return buf.getvalue()
+
+
+def _margins(fig: Figure, left: float, right: float, top: float, bottom: float,
+             wspace: float | None = None) -> None:
+    """Fixed margins in inches (one draw per figure: no tight layout, which draws twice)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h,
+                        bottom=bottom / h, wspace=wspace)
 
 
 def _class_colors(classes: list[str]) -> dict[str, Any]:
@@ -61,91 +71,92 @@ def _class_colors(classes: list[str]) -> dict[str, Any]:
     return {c: cmap(i % 20) for i, c in enumerate(sorted(classes))}
 
 
-Bar = tuple[float, float, dict[str, float]]  # start, end, seconds of each op class
-
-
-def _dominant(bar: Bar) -> str:
-    return max(sorted(bar[2]), key=lambda c: bar[2][c])
-
-
-def _coarsen(bars: list[Bar], gap: float, any_class: bool) -> list[Bar]:
-    """Merges consecutive bars of one core that are at most `gap` apart: only those of one
-    class, or any (then the merged bar takes the class that fills most of it)."""
-    out: list[Bar] = []
-    for s, e, by in bars:
-        if out and s - out[-1][1] <= gap and (any_class or _dominant(out[-1]) == _dominant(
-                (s, e, by))):
-            ps, pe, pby = out[-1]
-            merged = dict(pby)
-            for c, d in by.items():
-                merged[c] = merged.get(c, 0.0) + d
-            out[-1] = (ps, max(pe, e), merged)
-        else:
-            out.append((s, e, by))
-    return out
-
-
-def gantt_bars(p: PhaseResult, max_bars: int = MAX_BARS
-               ) -> tuple[dict[tuple[int, int], list[Bar]], float]:
-    """Bars per core in seconds, in time order, and the gap below which neighbours were
-    merged to stay under `max_bars` (0: every op on every core is its own bar). Merging
-    first joins neighbours of one class, then, if that is not enough, any neighbours."""
-    bars: dict[tuple[int, int], list[Bar]] = defaultdict(list)
+def gantt_bars(p: PhaseResult, cols: int, max_bars: int = MAX_BARS
+               ) -> dict[str, list[tuple[int, float, float]]] | None:
+    """(row, start_s, end_s) of every op on every core of its rectangle, by op class (row
+    = r * cols + c); None when there are more than `max_bars` (then the Gantt is drawn as
+    a raster, see `gantt_raster`)."""
+    if sum(len(o.cores) for o in p.ops) > max_bars:
+        return None
+    bars: dict[str, list[tuple[int, float, float]]] = defaultdict(list)
     for o in p.ops:
-        for core in o.cores:
-            bars[core].append((o.start_s, o.end_s, {o.op_class: o.end_s - o.start_s}))
-    for v in bars.values():
-        v.sort(key=lambda b: (b[0], b[1], sorted(b[2])))
-    span = max(p.latency_s, max((o.end_s for o in p.ops), default=0.0))
-    gap = 0.0
-    count = sum(map(len, bars.values()))
-    while count > max_bars and span > 0 and gap <= span:
-        gap = span / 5000 if gap == 0 else gap * 4
-        for any_class in (False, True):
-            bars = {k: _coarsen(v, gap, any_class) for k, v in bars.items()}
-            count = sum(map(len, bars.values()))
-            if count <= max_bars:
-                break
-    return dict(bars), gap
+        for r, c in o.cores:
+            bars[o.op_class].append((r * cols + c, o.start_s, o.end_s))
+    return {k: sorted(v) for k, v in sorted(bars.items())}
+
+
+def gantt_raster(p: PhaseResult, mesh: tuple[int, int], classes: list[str], n_bins: int,
+                 span: float) -> tuple[Any, Any]:
+    """The Gantt of a large phase as a (core row, time bin) grid: the index in `classes`
+    of the op class that fills most of each bin (-1 when the core idles all of it) and the
+    busy share of the bin. Costs a few numpy operations per op, however many cores."""
+    import numpy as np
+
+    rows, cols = mesh
+    width = span / n_bins
+    cover = np.zeros((rows * cols, n_bins, len(classes)), dtype=np.float32)
+    k_of = {c: i for i, c in enumerate(classes)}
+    edges = np.arange(n_bins + 1) * width
+    for o in p.ops:
+        if o.end_s <= o.start_s:
+            continue
+        b0 = min(n_bins - 1, int(o.start_s / width))
+        b1 = min(n_bins - 1, int(o.end_s / width))
+        cov = np.minimum(edges[b0 + 1:b1 + 2], o.end_s) - np.maximum(edges[b0:b1 + 1], o.start_s)
+        r0, c0, r1, c1 = o.rect
+        idx = (np.arange(r0, r1 + 1)[:, None] * cols + np.arange(c0, c1 + 1)[None, :]).ravel()
+        cover[idx[:, None], np.arange(b0, b1 + 1)[None, :], k_of[o.op_class]] += np.clip(
+            cov, 0.0, None)[None, :]
+    busy = np.clip(cover.sum(axis=2) / width, 0.0, 1.0)
+    dominant = np.where(busy > 0, cover.argmax(axis=2), -1)
+    return dominant, busy
 
 
 def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     import numpy as np
     from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgba
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
     rows, cols = result.mesh
     n = rows * cols
-    bars, gap = gantt_bars(p)
-    colors = _class_colors(sorted({c for bs in bars.values() for b in bs for c in b[2]}))
+    classes = sorted({o.op_class for o in p.ops})
+    colors = _class_colors(classes)
     height = min(12.0, max(2.5, 0.16 * n + 1.4))
     fig = Figure(figsize=(10, height))
     ax = fig.add_subplot()
-    scale, unit = _time_unit(p.latency_s)
-    by_class: dict[str, list[Any]] = defaultdict(list)
-    for (r, c), core_bars in sorted(bars.items()):
-        y = r * cols + c
-        for b in core_bars:
-            by_class[_dominant(b)].append((b[0] * scale, b[1] * scale, y))
-    for cls in sorted(by_class):
-        a = np.asarray(by_class[cls], dtype=float)
-        x0, x1, y = a[:, 0], a[:, 1], a[:, 2]
-        verts = np.stack([np.stack([x0, y - 0.4], 1), np.stack([x1, y - 0.4], 1),
-                          np.stack([x1, y + 0.4], 1), np.stack([x0, y + 0.4], 1)], 1)
-        ax.add_collection(PolyCollection(verts, facecolors=[colors[cls]], edgecolors="none"))
-    ax.set_xlim(0, max(p.latency_s * scale, 1e-12))
+    span = max(p.latency_s, max((o.end_s for o in p.ops), default=0.0), 1e-15)
+    scale, unit = _time_unit(span)
+    title = f"{result.model} {p.name}: {len(p.ops)} ops on {rows}x{cols} cores"
+    bars = gantt_bars(p, cols)
+    _margins(fig, 0.6, 1.4, 0.35 if bars is not None else 0.5, 0.45)
+    if bars is not None:
+        for cls, rects in bars.items():
+            a = np.asarray(rects, dtype=float)
+            y, x0, x1 = a[:, 0], a[:, 1] * scale, a[:, 2] * scale
+            verts = np.stack([np.stack([x0, y - 0.4], 1), np.stack([x1, y - 0.4], 1),
+                              np.stack([x1, y + 0.4], 1), np.stack([x0, y + 0.4], 1)], 1)
+            ax.add_collection(PolyCollection(verts, facecolors=[colors[cls]],
+                                             edgecolors="none"))
+    else:
+        dominant, busy = gantt_raster(p, result.mesh, classes, RASTER_BINS, span)
+        palette = np.array([to_rgba(colors[c]) for c in classes] + [(1.0, 1.0, 1.0, 1.0)])
+        rgba = palette[dominant]  # -1 picks the white of an idle bin
+        rgba[..., :3] = 1.0 - (1.0 - rgba[..., :3]) * busy[..., None]  # fade by idle share
+        ax.imshow(rgba, aspect="auto", interpolation="nearest",
+                  extent=(0.0, span * scale, n - 0.5, -0.5))
+        title += (f"\n{RASTER_BINS} time bins of {span * scale / RASTER_BINS:.3g} {unit}: the op "
+                  "class that fills most of a bin, faded by the core's idle share")
+    ax.set_xlim(0, span * scale)
     ax.set_ylim(n - 0.5, -0.5)
     step = max(1, n // 32)
     ax.set_yticks(range(0, n, step))
     ax.set_yticklabels([core_key(divmod(i, cols)) for i in range(0, n, step)])
     ax.set_xlabel(f"simulated time ({unit})")
     ax.set_ylabel("core (r,c)")
-    title = f"{result.model} {p.name}: {len(p.ops)} ops on {rows}x{cols} cores"
-    if gap:
-        title += f" (bars closer than {gap * scale:.3g} {unit} merged)"
     ax.set_title(title)
-    ax.legend(handles=[Patch(color=colors[c], label=c) for c in sorted(colors)],
+    ax.legend(handles=[Patch(color=colors[c], label=c) for c in classes],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _png(fig)
 
@@ -163,8 +174,9 @@ def _utilization(result: CompileResult) -> bytes:
 
     rows, cols = result.mesh
     ps = result.phases
-    fig = Figure(figsize=(3.6 * len(ps) + 0.8, 3.4))
+    fig = Figure(figsize=(3.3 * len(ps) + 1.2, 3.4))
     axes = fig.subplots(1, len(ps), squeeze=False)[0]
+    _margins(fig, 0.5, 1.2, 0.35, 0.45, wspace=0.25)
     im = None
     for ax, p in zip(axes, ps, strict=True):
         grid = np.zeros((rows, cols))
@@ -185,7 +197,9 @@ def _utilization(result: CompileResult) -> bytes:
         if ax is axes[0]:
             ax.set_ylabel("row")
     if im is not None:
-        fig.colorbar(im, ax=list(axes), label="busy / latency", shrink=0.9)
+        w, h = fig.get_size_inches()
+        cax = fig.add_axes((1 - 0.95 / w, 0.45 / h, 0.12 / w, 1 - 0.8 / h))
+        fig.colorbar(im, cax=cax, label="busy / latency")
     return _png(fig)
 
 
@@ -194,8 +208,9 @@ def _energy(result: CompileResult) -> bytes:
     from matplotlib.figure import Figure
 
     ps = result.phases
-    fig = Figure(figsize=(2.2 + 1.6 * len(ps), 4.0))
+    fig = Figure(figsize=(2.6 + 1.2 * len(ps), 4.0))
     ax = fig.add_subplot()
+    _margins(fig, 0.75, 1.25, 0.35, 0.45)
     x = np.arange(len(ps))
     top = max((p.pj_per_token for p in ps), default=0.0)
     scale, unit = next(((s, u) for s, u in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ"))
@@ -247,8 +262,9 @@ def _roofline(result: CompileResult) -> bytes:
     lo = min([*xs, *ridge, 1.0]) / 4
     hi = max([*xs, *ridge, 1.0]) * 8
     edge = hi / 2  # where ops with no HBM traffic are drawn
-    fig = Figure(figsize=(7.5, 4.8))
+    fig = Figure(figsize=(8.0, 4.8))
     ax = fig.add_subplot()
+    _margins(fig, 0.75, 1.3, 0.35, 0.5)
     ax.set_xscale("log")
     ax.set_yscale("log")
     grid = np.geomspace(lo, hi, 256)

@@ -1,18 +1,23 @@
 """The `program` backend: per-core command streams, in time order.
 
 For every phase and every core of the mesh, `programs/<phase>/core_<r>_<c>.txt` lists
-what the core does, one command a line, sorted by start time:
+what the core does, one command a line, sorted by start time (at one instant: load,
+receive, compute, send, store). A line is
 
-* `load`: HBM bytes read for an op, with the port they come from (an op's reads on one
-  port are shared evenly by the cores of its rectangle);
-* `receive` / `send`: NoC bytes from / to a partner core, with the producing and the
-  consuming op;
-* `compute`: the op, the tiles this core runs (round-robin over the rectangle) and the
-  cycles they take (the op's compute time scaled by this core's share of the tiles);
-* `store`: HBM bytes written for an op, to a port.
+    START_US END_US [START_CYCLE END_CYCLE] KIND key=value ...
 
-`programs/<phase>/index.json` holds the same streams for tools. Times are simulated
-seconds (microseconds in the text) and cycles when the machine has one clock.
+(cycles when the machine has one clock; `#` starts a comment line), with KIND one of:
+
+* `load op= bytes= from=hbm ports=`: HBM bytes read for an op (an op's reads are shared
+  evenly by the cores of its rectangle; `ports` lists the HBM ports they come from);
+* `receive op= from_op= bytes= from= hops=` / `send op= to_op= bytes= to= hops=`: NoC
+  bytes from / to a partner core (`from=r,c`, `to=r,c`);
+* `compute op= class= tiles= tile=MxNxK precision= [cycles=]`: the tiles this core runs
+  (round-robin over the rectangle) for the time they take (the op's compute time scaled
+  by this core's share of the tiles);
+* `store op= bytes= to=hbm ports=`: HBM bytes written for an op.
+
+The same facts, machine-readable and machine-wide, are in schedule.json.
 """
 
 from __future__ import annotations
@@ -20,22 +25,18 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from meshc.backends.base import (
-    Artifacts,
-    clock_hz,
-    core_key,
-    cycles,
-    json_text,
-    mesh_cores,
-    tiles_per_core,
-)
-from meshc.result import SCHEMA_VERSION, CompileResult, Core, PhaseResult
+from meshc.backends.base import Artifacts, clock_hz, core_key, mesh_cores, tiles_per_core
+from meshc.result import CompileResult, Core, PhaseResult
 
 KIND_ORDER = {"load": 0, "receive": 1, "compute": 2, "send": 3, "store": 4}
 
 
 def _share(total: int, n: int) -> list[int]:
     return [total // n + (j < total % n) for j in range(n)]
+
+
+def _sort_key(c: dict[str, Any]) -> tuple[Any, ...]:
+    return (c["start_s"], KIND_ORDER[c["kind"]], c["end_s"], c["op"], c.get("partner", ""))
 
 
 def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[str, Any]]]:
@@ -49,22 +50,29 @@ def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[st
         for core, tiles in zip(o.cores, per_core, strict=True):
             if tiles == 0:
                 continue
-            busy = o.compute_s * tiles / most
             prog[core].append({"kind": "compute", "op": o.name, "class": o.op_class,
-                               "tiles": tiles, "tile_shape": list(o.tile_shape),
+                               "tiles": tiles, "tile_shape": o.tile_shape,
                                "precision": o.precision, "start_s": o.start_s,
-                               "end_s": o.start_s + busy})
+                               "end_s": o.start_s + o.compute_s * tiles / most})
+    # HBM: one load and one store per op and core, whatever the number of ports
+    hbm: dict[str, list[Any]] = {}
     for h in p.hbm:
-        o = by_name.get(h.op)
-        owners = o.cores if o is not None else (h.port,)
-        for kind, total in (("load", h.read_bytes), ("store", h.write_bytes)):
-            if total <= 0:
+        acc = hbm.setdefault(h.op, [0, 0, h.start_s, h.end_s, set()])
+        acc[0] += h.read_bytes
+        acc[1] += h.write_bytes
+        acc[2], acc[3] = min(acc[2], h.start_s), max(acc[3], h.end_s)
+        acc[4].add(h.port)
+    for op, (read, write, start, end, ports) in hbm.items():
+        o = by_name.get(op)
+        owners = o.cores if o is not None else ()
+        port_list = ";".join(core_key(c) for c in sorted(ports))
+        for kind, total in (("load", read), ("store", write)):
+            if total <= 0 or not owners:
                 continue
             for core, n in zip(owners, _share(total, len(owners)), strict=True):
                 if n:
-                    prog[core].append({"kind": kind, "op": h.op, "bytes": n,
-                                       "partner": f"hbm@{core_key(h.port)}",
-                                       "start_s": h.start_s, "end_s": h.end_s})
+                    prog[core].append({"kind": kind, "op": op, "bytes": n, "partner": "hbm",
+                                       "ports": port_list, "start_s": start, "end_s": end})
     for t in p.transfers:
         dst_op = t.dst_op or "hbm"
         prog[t.src_core].append({"kind": "send", "op": t.src_op, "to_op": dst_op,
@@ -73,39 +81,31 @@ def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[st
         prog[t.dst_core].append({"kind": "receive", "op": dst_op, "from_op": t.src_op,
                                  "bytes": t.bytes, "partner": core_key(t.src_core),
                                  "hops": t.hops, "start_s": t.start_s, "end_s": t.end_s})
-    out = {}
-    for core in cores:
-        out[core] = sorted(prog.get(core, []), key=lambda c: (
-            c["start_s"], KIND_ORDER[c["kind"]], c["end_s"], c["op"], c.get("partner", "")))
-    return out
-
-
-def _with_cycles(cmd: dict[str, Any], clock: float | None) -> dict[str, Any]:
-    if clock:
-        cmd = {**cmd, "start_cycle": cycles(cmd["start_s"], clock),
-               "end_cycle": cycles(cmd["end_s"], clock)}
-    return cmd
+    return {core: sorted(prog.get(core, []), key=_sort_key) for core in cores}
 
 
 def _line(cmd: dict[str, Any], clock: float | None) -> str:
-    t = f"{cmd['start_s'] * 1e6:14.6f} {cmd['end_s'] * 1e6:14.6f}"
+    s, e = cmd["start_s"], cmd["end_s"]
+    t = f"{s * 1e6:14.6f} {e * 1e6:14.6f}"
     if clock:
-        t += f" {cycles(cmd['start_s'], clock):>12d} {cycles(cmd['end_s'], clock):>12d}"
+        t += f" {round(s * clock):>12d} {round(e * clock):>12d}"
     k = cmd["kind"]
     if k == "compute":
         m, n, kk = cmd["tile_shape"]
-        what = (f"{cmd['op']} class={cmd['class']} tiles={cmd['tiles']} "
-                f"tile={m}x{n}x{kk} precision={cmd['precision']}")
+        what = (f"op={cmd['op']} class={cmd['class']} tiles={cmd['tiles']} tile={m}x{n}x{kk} "
+                f"precision={cmd['precision']}")
         if clock:
-            what += f" cycles={cycles(cmd['end_s'] - cmd['start_s'], clock)}"
+            what += f" cycles={round(e * clock) - round(s * clock)}"
     elif k == "send":
-        what = f"{cmd['bytes']} B to core {cmd['partner']} ({cmd['op']} -> {cmd['to_op']})"
+        what = (f"op={cmd['op']} to_op={cmd['to_op']} bytes={cmd['bytes']} "
+                f"to={cmd['partner']} hops={cmd['hops']}")
     elif k == "receive":
-        what = f"{cmd['bytes']} B from core {cmd['partner']} ({cmd['from_op']} -> {cmd['op']})"
+        what = (f"op={cmd['op']} from_op={cmd['from_op']} bytes={cmd['bytes']} "
+                f"from={cmd['partner']} hops={cmd['hops']}")
     elif k == "load":
-        what = f"{cmd['bytes']} B from {cmd['partner']} for {cmd['op']}"
+        what = f"op={cmd['op']} bytes={cmd['bytes']} from=hbm ports={cmd['ports']}"
     else:
-        what = f"{cmd['bytes']} B to {cmd['partner']} from {cmd['op']}"
+        what = f"op={cmd['op']} bytes={cmd['bytes']} to=hbm ports={cmd['ports']}"
     return f"{t}  {k:<8s} {what}"
 
 
@@ -137,10 +137,4 @@ class ProgramBackend:
             for core, cmds in progs.items():
                 out[f"programs/{p.name}/core_{core[0]}_{core[1]}.txt"] = core_text(
                     result, p.name, core, cmds, clock)
-            out[f"programs/{p.name}/index.json"] = json_text({
-                "schema_version": SCHEMA_VERSION, "phase": p.name, "clock_hz": clock,
-                "mesh": list(result.mesh),
-                "cores": {core_key(c): [_with_cycles(cmd, clock) for cmd in cmds]
-                          for c, cmds in progs.items()},
-            }, digits=12)
         return out

@@ -179,7 +179,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---" if i == 0 else "--:" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _answers(result: CompileResult) -> list[str]:
@@ -200,7 +200,7 @@ def _answers(result: CompileResult) -> list[str]:
         out.append(f"- {p.name}: {fmt_s(p.latency_s)} simulated, "
                    f"{_ratio(pv['simulated_over_lower_bound'])} the lower bound; most energy "
                    f"goes to {top} ({_pct(share)}).")
-    return out + [""]
+    return [*out, ""]
 
 
 def _summary(result: CompileResult) -> list[str]:
@@ -218,7 +218,7 @@ def _summary(result: CompileResult) -> list[str]:
         ["idle compute"] + [_pct(p.idle_compute_fraction) for p in ps],
         ["ops"] + [f"{len(p.ops):,}" for p in ps],
     ]
-    return ["## Summary", ""] + _table([""] + [p.name for p in ps], rows)
+    return ["## Summary", "", *_table([""] + [p.name for p in ps], rows)]
 
 
 def _energy(result: CompileResult) -> list[str]:
@@ -299,7 +299,7 @@ def report_md(result: CompileResult) -> str:
              f"{rows}x{cols} mesh, pipeline `{result.pipeline}`, compiled in "
              f"{result.compile_time_s:.2f} s.", ""]
     if result.phases:
-        lines += ["## Answers", ""] + _answers(result)
+        lines += ["## Answers", "", *_answers(result)]
         lines += _summary(result) + _energy(result) + _latency(result) + _mapper(result)
     lines += _plots(result)
     return "\n".join(lines).rstrip() + "\n"

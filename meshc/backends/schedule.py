@@ -3,8 +3,8 @@
 Per phase: every op with its core rectangle, its cores, the mapper's planned and the
 simulator's start and end (seconds, and cycles when the machine has one clock), then every
 NoC transfer and every HBM port record. Ops are in simulated start order; transfers and
-HBM records in start order too. Deterministic: sorted keys, floats to 12 significant
-digits, cycles as integers.
+HBM records in start order too. Deterministic: sorted keys, times to 12 significant
+digits, cycles as integers; one record a line.
 """
 
 from __future__ import annotations
@@ -16,15 +16,20 @@ from meshc.backends.base import (
     Artifacts,
     clock_hz,
     cycles,
-    json_text,
+    round_sig,
+    rows_text,
     tiles_per_core,
 )
 from meshc.result import SCHEMA_VERSION, CompileResult, HbmRecord, OpRecord, TransferRecord
 
 
+def _t(seconds: float) -> float | None:
+    return round_sig(seconds, TIME_DIGITS)
+
+
 def _timed(d: dict[str, Any], clock: float | None, **times: float) -> dict[str, Any]:
     for key, s in times.items():
-        d[f"{key}_s"] = s
+        d[f"{key}_s"] = _t(s)
         if clock:
             d[f"{key}_cycle"] = cycles(s, clock)
     return d
@@ -38,7 +43,7 @@ def op_json(o: OpRecord, clock: float | None) -> dict[str, Any]:
         "cores": [list(c) for c in cores],
         "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
         "tiles_per_core": tiles_per_core(o.n_tiles, len(cores)),
-        "compute_s": o.compute_s, "hbm_read_bytes": o.hbm_read_bytes,
+        "compute_s": _t(o.compute_s), "hbm_read_bytes": o.hbm_read_bytes,
         "hbm_write_bytes": o.hbm_write_bytes,
     }, clock, planned_start=o.planned_start_s, planned_end=o.planned_end_s,
         start=o.start_s, end=o.end_s)
@@ -76,7 +81,7 @@ def schedule_json(result: CompileResult) -> dict[str, Any]:
         "model": result.model,
         "hardware": result.hardware,
         "mesh": list(result.mesh),
-        "clock_hz": clock,
+        "clock_hz": round_sig(clock) if clock else None,
         "pipeline": result.pipeline,
         "phases": phases,
     }
@@ -88,4 +93,4 @@ class ScheduleBackend:
     name = "schedule"
 
     def emit(self, result: CompileResult) -> Artifacts:
-        return {"schedule.json": json_text(schedule_json(result), digits=TIME_DIGITS)}
+        return {"schedule.json": rows_text(schedule_json(result))}

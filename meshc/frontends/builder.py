@@ -181,11 +181,13 @@ class GraphBuilder:
                                          result_types=[x.type], properties=props))
 
     def generic(self, op_type: str, inputs: Sequence[SSAValue], outputs: Sequence[TensorType],
-                macs: int = 0, vector_ops: int = 0) -> list[SSAValue]:
+                macs: int = 0, vector_ops: int = 0, mac_kind: str | None = None,
+                ) -> list[SSAValue]:
+        extra = {"mac_kind": StringAttr(mac_kind)} if mac_kind else {}
         op = g.GenericOp.create(
             operands=list(inputs), result_types=list(outputs),
             properties=self._props(op_type=StringAttr(op_type), macs=IntegerAttr(macs, 64),
-                                   vector_ops=IntegerAttr(vector_ops, 64)))
+                                   vector_ops=IntegerAttr(vector_ops, 64), **extra))
         self._b.insert(op)
         return list(op.results)
 

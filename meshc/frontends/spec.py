@@ -551,6 +551,9 @@ def _attention(n: _Node, v: list[SSAValue]) -> list[SSAValue]:
     n.rank(v, [(3,), (3,), (3,), (2,)])
     heads = n.need("heads")
     mla = n.attr("variant") == "mla" or len(v) == 4
+    if mla and n.attr("variant", "mla") != "mla":
+        raise n.fail(f"a fourth input (the kv_b weight) is only for mla, not "
+                     f"{n.attr('variant')}", ".inputs")
     kv_heads = n.attr("kv_heads", 1 if mla else heads)
     q, _, vv = (_shape(x) for x in v[:3])
     if mla:
@@ -631,7 +634,8 @@ def _generic(n: _Node, v: list[SSAValue]) -> list[SSAValue]:
         raise n.fail(f"{len(shapes)} shapes for {n.n_outputs} outputs", ".attributes.shapes")
     dtype = n.attr("dtype", n.b.dtype)
     return n.b.generic(n.need("op_type"), v, [TensorType(dtype, s) for s in shapes],
-                       macs=n.attr("macs", 0), vector_ops=n.attr("vector_ops", 0))
+                       macs=n.attr("macs", 0), vector_ops=n.attr("vector_ops", 0),
+                       mac_kind=n.attr("mac_kind"))
 
 
 _ATTN_ATTRS: dict[str, Callable[[_Node, str, Any], Any]] = {
@@ -660,7 +664,8 @@ RULES: dict[str, _Rule] = {
     "quantize": _Rule((1, 1), {"dtype": _dtype, "group": _int(1)}, _quantize),
     "dequantize": _Rule((1, 1), {"dtype": _dtype}, _dequantize),
     "generic": _Rule((0, None), {"op_type": _str, "shapes": _shapes, "dtype": _dtype,
-                                 "macs": _int(0), "vector_ops": _int(0)}, _generic,
+                                 "macs": _int(0), "vector_ops": _int(0),
+                                 "mac_kind": _choice(g.GenericOp.MAC_KINDS)}, _generic,
                      outputs=None),
 }
 

@@ -659,26 +659,38 @@ class DequantizeOp(GraphOp):
 
 @irdl_op_definition
 class GenericOp(GraphOp):
-    """An op meshc has no model for (e.g. an unrecognised ONNX op), with its work counted."""
+    """An op meshc has no model for (e.g. an unrecognised ONNX op), with its work counted.
+
+    `mac_kind` (optional) says which share its MACs are: `linear` (activation x weight, e.g.
+    a batched matmul over gathered expert weights) or `attention`; without it they count
+    in `macs` only."""
 
     name = "tfm.generic"
     op_type = prop_def(StringAttr)
     inputs = var_operand_def(TensorType)
     outputs = var_result_def(TensorType)
     macs = prop_def(IntegerAttr[I64])
+    mac_kind = opt_prop_def(StringAttr)
     vector_ops = prop_def(IntegerAttr[I64])
     assembly_format = (
-        "$op_type `(` $inputs `)` `macs` $macs `vector_ops` $vector_ops " + _LB
-        + " `:` functional-type($inputs, $outputs)"
+        "$op_type `(` $inputs `)` `macs` $macs (`kind` $mac_kind^)? `vector_ops` $vector_ops "
+        + _LB + " `:` functional-type($inputs, $outputs)"
     )
+    MAC_KINDS: ClassVar[tuple[str, ...]] = ("linear", "attention")
 
     def verify_shapes(self) -> None:
         if _int(self.macs) < 0 or _int(self.vector_ops) < 0:
             raise VerifyException("macs and vector_ops must be >= 0")
+        if self.mac_kind is not None and self.mac_kind.data not in self.MAC_KINDS:
+            raise VerifyException(f"mac kind must be one of {', '.join(self.MAC_KINDS)}, "
+                                  f"got '{self.mac_kind.data}'")
 
     def work(self) -> Work:
         macs = _int(self.macs)
-        return self._io() + Work(macs=macs, attention_macs=0, linear_macs=0,
+        kind = self.mac_kind.data if self.mac_kind is not None else None
+        return self._io() + Work(macs=macs,
+                                 attention_macs=macs if kind == "attention" else 0,
+                                 linear_macs=macs if kind == "linear" else 0,
                                  vector_ops=_int(self.vector_ops))
 
 

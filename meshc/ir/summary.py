@@ -57,6 +57,6 @@ def inspect_module(module: ModuleOp, per_op: bool = False) -> dict[str, Any]:
     for f in phases(module):
         entry: dict[str, Any] = phase_summary(f)
         if per_op:
-            entry["ops"] = op_rows(f)
+            entry["op_rows"] = op_rows(f)
         out["phases"][f.sym_name.data] = entry
     return out

@@ -2,14 +2,16 @@
 
 The attributes the passes write (docs/passes.md has the full contract):
 
-module `meshc.hw`              StringAttr: the hardware the regions were made for
-module `meshc.regions`         DictionaryAttr: region -> DenseArrayBase i64 of (row, col) pairs
-module `meshc.resident_bytes`  DictionaryAttr: region -> IntegerAttr i64, weights (and, on a
-                               machine without HBM, KV cache) held in the region's SRAM
-module `meshc.hbm_bytes`       IntegerAttr i64: weights streamed from HBM plus the KV cache
-module `meshc.partition_note`  StringAttr: why weights are not SRAM-resident, and what helps
-op `meshc.region`              StringAttr on every tfm op
-op `meshc.residency`           StringAttr "sram" | "hbm" on every tfm.weight
+module `meshc.hw`                   StringAttr: the hardware the regions were made for
+module `meshc.regions`              DictionaryAttr: region -> DenseArrayBase i64 of
+                                    row-major (row, col) pairs
+module `meshc.sram_resident_bytes`  DictionaryAttr: region -> IntegerAttr i64, weights (and,
+                                    without HBM, the KV cache) held in the region's SRAM
+module `meshc.hbm_resident_bytes`   IntegerAttr i64: weights kept in HBM plus the KV cache
+module `meshc.partition_note`       StringAttr: which weights miss the SRAM, by how much, and
+                                    what would make them fit
+op `meshc.region`                   StringAttr on every tfm op
+op `meshc.residency`                StringAttr "sram" | "hbm" on every tfm.weight
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ from meshc.passes._regions import Core
 
 ATTR_HW = "meshc.hw"
 ATTR_REGIONS = "meshc.regions"
-ATTR_RESIDENT = "meshc.resident_bytes"
-ATTR_HBM = "meshc.hbm_bytes"
+ATTR_RESIDENT = "meshc.sram_resident_bytes"
+ATTR_HBM = "meshc.hbm_resident_bytes"
 ATTR_NOTE = "meshc.partition_note"
 ATTR_REGION = "meshc.region"
 ATTR_RESIDENCY = "meshc.residency"
@@ -52,12 +54,12 @@ def fail(message: str) -> NoReturn:
     raise PassFailedException(message)
 
 
-def hardware(name: str) -> Hardware:
+def hardware(name: str, pass_name: str) -> Hardware:
     """The cached hardware model; an unknown name or a bad file fails the pass."""
     try:
         return load_hardware(name)
     except MeshcError as e:
-        fail(str(e))
+        fail(f"{pass_name}: {e}")
 
 
 def functions(module: ModuleOp) -> list[func.FuncOp]:

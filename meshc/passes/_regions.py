@@ -40,12 +40,12 @@ def attention_cores(rows: int, cols: int, attach: Iterable[Core], frac: float,
     """The attention region: round(frac * cores) cores nearest HBM, at least 1 and leaving
     at least 1 for the MLP. With `snap`, whole rings only (the ring count whose size is
     closest to the target), unless the first ring alone leaves no MLP core.
-    Raises ValueError on a single-core mesh or a fraction outside (0, 1)."""
+    Raises ValueError on a single-core mesh or a fraction outside [0, 1]."""
     n = rows * cols
     if n < 2:
         raise ValueError(f"disaggregation needs at least 2 cores; the mesh is {rows}x{cols}")
-    if not 0.0 < frac < 1.0:
-        raise ValueError(f"attn-frac must be in (0, 1), got {frac}")
+    if not 0.0 <= frac <= 1.0:
+        raise ValueError(f"the attention fraction must be in [0, 1], got {frac}")
     order = hbm_order(rows, cols, attach)
     want = min(max(_round(frac * n), 1), n - 1)
     if snap:
@@ -120,7 +120,7 @@ class Fit:
         levers: list[str] = []
         if suggest_int4:
             levers.append("use int4 weights (lower-quant{weights=int4})")
-        if self.layers:
+        if 0 < self.layers_that_fit < self.layers:
             levers.append(f"fewer layers per chip ({self.layers_that_fit} of {self.layers} fit)")
         levers.append(f"or a mesh with more SRAM ({self.sram_needed:,} B in the {self.region} "
                       "region)")
@@ -128,7 +128,8 @@ class Fit:
             levers[0] = levers[0].removeprefix("or ")
         pct = _round(100 * (1 - TILE_RESERVE))
         return (f"{self.what} need {self.need:,} B but the {self.region} region's SRAM holds "
-                f"{self.hold:,} B ({pct}% of {self.sram_bytes:,} B on {self.n_cores} cores; "
+                f"{self.hold:,} B ({pct}% of {self.sram_bytes:,} B on {self.n_cores} "
+                f"core{'s' if self.n_cores != 1 else ''}; "
                 f"the rest is kept for tiles), short by {self.short:,} B: "
                 + ", ".join(levers))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from math import prod
 
 from xdsl.dialects.builtin import TensorType
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, SSAValue
 
 from meshc.hardware.precision import PRECISIONS, wider_of
 from meshc.ir.graph import (
@@ -60,10 +60,25 @@ def storage_precision(t: Attribute) -> str | None:
     return p if p in PRECISIONS else None
 
 
-def data_precision(op: GraphOp) -> str:
-    """The widest float/quantized precision among the op's operands and results (ids and
-    other integers that are not meshc precisions are ignored); bf16 when there is none."""
-    found = [p for v in (*op.operands, *op.results) if (p := storage_precision(v.type))]
+def gemm_operands(op: GraphOp) -> tuple[SSAValue, ...]:
+    """The operands the systolic array multiplies (not biases, not the MoE router)."""
+    if isinstance(op, LinearOp | LmHeadOp):
+        return (op.input, op.weight)
+    if isinstance(op, MatmulOp):
+        return (op.lhs, op.rhs)
+    if isinstance(op, AttentionOp):
+        return tuple(v for v in (op.q, op.k, op.v, op.w_kv_b) if v is not None)
+    if isinstance(op, MoeOp):
+        return (op.input, op.w_gate, op.w_up, op.w_down)
+    return tuple(op.operands)
+
+
+def data_precision(op: GraphOp, gemm: bool = False) -> str:
+    """The widest float/quantized precision among the op's operands and results, or with
+    `gemm` among the operands the array multiplies (ids and other integers that are not
+    meshc precisions are ignored); bf16 when there is none."""
+    values = gemm_operands(op) if gemm else (*op.operands, *op.results)
+    found = [p for v in values if (p := storage_precision(v.type))]
     out = found[0] if found else "bf16"
     for p in found[1:]:
         out = wider_of(out, p)

@@ -44,6 +44,7 @@ FAMILIES = (GEMM, ATTENTION, VECTOR, MEMORY)
 SCALE_BITS = 16
 ACC_BYTES = 4
 SPLITS = 16  # near-even splits tried per axis: ceil(d / g) for g = 1..SPLITS
+COARSE_TOLERANCE = 0.02  # among tiles within 2% of the best time, take the fewest
 
 Arr = np.ndarray
 
@@ -123,6 +124,7 @@ class Target:
     budget_bytes: int
     n_cores: int
     costs: tuple[CoreCost, ...]
+    link_bytes_per_cycle: float = 0.0  # > 0: count the NoC traffic of delivering tiles
 
 
 def array_alignment(arrays: Sequence[tuple[int, int, str]]) -> tuple[int, int, int]:
@@ -273,7 +275,12 @@ def choose(p: TileProblem, t: Target, grain: int | None = None) -> Tiling:
     cyc = np.max([cost.cycles(p.kind, s["tm"], s["tn"], s["tk"], s["vector_ops"],
                               s["transcendental_ops"], moved) for cost in t.costs], axis=0)
     est = _cdiv(s["n_tiles"], t.n_cores) * cyc
-    best = np.lexsort((-s["tk"], -s["tn"], -s["tm"], s["padded_macs"], s["n_tiles"], est))[0]
+    if t.link_bytes_per_cycle > 0:
+        noc = np.ceil(s["n_tiles"] * moved / (t.n_cores * t.link_bytes_per_cycle)).astype(np.int64)
+        est = np.maximum(est, noc)
+    near = est <= est.min() * (1 + COARSE_TOLERANCE)
+    best = np.lexsort((-s["tk"], -s["tn"], -s["tm"], s["padded_macs"], est, s["n_tiles"],
+                       ~near))[0]
     return Tiling(
         grid=(int(s["gm"][best]), int(s["gn"][best]), int(s["gk"][best])),
         shape=(int(s["tm"][best]), int(s["tn"][best]), int(s["tk"][best])),

@@ -145,7 +145,7 @@ class LowerQuantPass(ModulePass):
             _Activations(self, keep).run(f)
 
     def _check_hw(self) -> None:
-        hw = hardware(self.hw)
+        hw = hardware(self.hw, self.name)
         types = sorted({t for _, _, t in hw.cores if hw.core_types[t].can_gemm})
         for opt, p in (("acts", self.acts), ("weights", self.weights), ("kv", self.kv)):
             run = wider_of(p, self.acts)

@@ -45,9 +45,9 @@ class PartitionAttnMlpPass(ModulePass):
 
     Input: a module of `tfm` functions (one per phase), before tile-grain.
     Output: module attributes `meshc.hw` (the hw option), `meshc.regions` (region -> i64
-    array of row-major (row, col) pairs), `meshc.resident_bytes` (region -> bytes resident in
-    its SRAM), `meshc.hbm_bytes` (streamed weights + KV cache) and, when weights do not fit,
-    `meshc.partition_note`; `meshc.region` on every tfm op and `meshc.residency`
+    array of row-major (row, col) pairs), `meshc.sram_resident_bytes` (region -> bytes
+    resident in its SRAM), `meshc.hbm_resident_bytes` (weights kept in HBM + KV cache) and,
+    when weights do not fit, `meshc.partition_note`; `meshc.region` on every tfm op and `meshc.residency`
     ("sram"/"hbm") on every tfm.weight. `shared`: one region `shared` with every core.
     `disaggregate`: `attention` = the cores nearest the HBM stacks, `mlp` = the rest;
     attention-block and other-block ops (embedding, final norm, LM head) go to `attention`,
@@ -73,7 +73,7 @@ class PartitionAttnMlpPass(ModulePass):
     strict: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        hw = hardware(self.hw)
+        hw = hardware(self.hw, self.name)
         if self.policy not in POLICIES:
             fail(f"partition-attn-mlp: unknown policy '{self.policy}'; use shared or disaggregate")
         if self.policy == "shared":
@@ -89,17 +89,17 @@ class PartitionAttnMlpPass(ModulePass):
         for f in functions(op):
             for g in graph_ops(f):
                 g.attributes[ATTR_REGION] = StringAttr(region_of[g.block_name])
-        self._residency(op, hw, regions, region_of)
         op.attributes[ATTR_HW] = StringAttr(self.hw)
         op.attributes[ATTR_REGIONS] = DictionaryAttr(
             {k: cores_attr(v) for k, v in sorted(regions.items())})
+        self._residency(op, hw, regions, region_of)
 
     # --- regions -------------------------------------------------------------------------
 
     def _disaggregate(self, module: ModuleOp, hw: Hardware) -> dict[str, tuple[Core, ...]]:
         if self.attn_frac == "auto":
             frac, snap = auto_fraction(*_block_cycles(module, hw)), True
-        elif isinstance(self.attn_frac, int | float) and not isinstance(self.attn_frac, bool):
+        elif isinstance(self.attn_frac, int | float) and 0 < self.attn_frac < 1:
             frac, snap = float(self.attn_frac), False
         else:
             fail(f"partition-attn-mlp: attn-frac must be auto or a number in (0, 1), "

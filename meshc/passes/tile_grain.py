@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from meshc.errors import MeshcError
 from meshc.hardware import Hardware
-from meshc.hardware.precision import precision_rank, wider_of
+from meshc.hardware.precision import wider_of
 from meshc.ir.graph import GenericOp, GraphOp, WeightOp
 from meshc.ir.tile import ComputeOp, TileKind, TileKindAttr, int_array
 from meshc.passes._common import (
@@ -30,7 +31,7 @@ from meshc.passes._common import (
     unique_weights,
     weight_bytes,
 )
-from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes, storage_precision
+from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes
 from meshc.passes._tiling import (
     GEMM,
     HwCoreCost,
@@ -41,6 +42,8 @@ from meshc.passes._tiling import (
     array_alignment,
     choose,
 )
+
+NOC = True
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class TileGrainPass(ModulePass):
         if self.hw and given and self.hw != given:
             fail(f"tile-grain: the module was partitioned for '{given}' but tile-grain{{hw="
                  f"{self.hw}}} was asked; use the same hardware or drop hw")
-        hw = hardware(self.hw or given or DEFAULT_HW)
+        hw = hardware(self.hw or given or DEFAULT_HW, self.name)
         _Tiler(hw, op, None if self.grain == "auto" else int(self.grain)).run()
 
 
@@ -96,6 +99,9 @@ class _Tiler:
         self.hw, self.module, self.grain = hw, module, grain
         self.has_hbm = bool(hw.hbm_stacks)
         self.regions = read_regions(module, hw)
+        grid = {(r, c): t for r, c, t in hw.cores}
+        self.type_at = grid
+        self.exec_cache: dict[tuple[str, str], str] = {}
         self.residency = {}
         resident: dict[str, int] = {}
         weights = unique_weights(module)
@@ -109,6 +115,8 @@ class _Tiler:
         self.resident = resident
         self.targets: dict[tuple[str, str, str], Target] = {}
         self.tilings: dict[tuple[TileProblem, str, str], Tiling] = {}
+        self.props: dict[tuple[TileProblem, str, str], dict[str, Attribute]] = {}
+        self.strings: dict[str, StringAttr] = {}
 
     def run(self) -> None:
         for f in functions(self.module):
@@ -133,37 +141,53 @@ class _Tiler:
         if key not in self.tilings:
             target = self._target(region, problem.kind, precision, op)
             try:
-                self.tilings[key] = choose(problem, target, self.grain)
+                grain = self.grain if problem.kind == GEMM else None
+                self.tilings[key] = choose(problem, target, grain)
             except NoTileFits as e:
-                fail(f"tile-grain: no tile of {label} ({op_where(op)}) fits region "
-                     f"'{region}' of {self.hw.name}: {e}")
-        t = self.tilings[key]
+                fail(f"tile-grain: {label}: no tile of {op_where(op)} fits a core of region "
+                     f"'{region}' ({self.hw.name}): {e}")
         read, write = hbm_bytes(op, self.residency, self.has_hbm)
-        return ComputeOp(
-            operands=[list(op.operands)], result_types=[op.results[0].type],
-            properties={
-                "source": StringAttr(op.name), "label": StringAttr(label),
-                "kind": TileKindAttr(TileKind(problem.kind)), "layer": op.layer,
-                "block": op.block, "region": StringAttr(region),
-                "precision": StringAttr(precision), "grid": int_array(t.grid),
+        shared = self._props(key, problem.kind)
+        props = {"source": self._str(op.name), "label": StringAttr(label),
+                 "kind": shared["kind"], "layer": op.layer, "block": op.block, **shared,
+                 "hbm_read_bytes": IntegerAttr(read, 64),
+                 "hbm_write_bytes": IntegerAttr(write, 64)}
+        return ComputeOp(operands=[list(op.operands)], result_types=[op.results[0].type],
+                         properties=props)
+
+    def _props(self, key: tuple[TileProblem, str, str], kind: str) -> dict[str, Attribute]:
+        """The properties every op with this tiling shares (attributes are immutable)."""
+        if key not in self.props:
+            t = self.tilings[key]
+            self.props[key] = {
+                "kind": TileKindAttr(TileKind(kind)), "region": self._str(key[1]),
+                "precision": self._str(key[2]), "grid": int_array(t.grid),
                 "tile_shape": int_array(t.shape), "tile_work": int_array(t.work),
                 "padded_macs": IntegerAttr(t.padded_macs, 64),
-                "hbm_read_bytes": IntegerAttr(read, 64), "hbm_write_bytes": IntegerAttr(write, 64),
-            })
+            }
+        return self.props[key]
+
+    def _str(self, s: str) -> StringAttr:
+        if s not in self.strings:
+            self.strings[s] = StringAttr(s)
+        return self.strings[s]
 
     def _cores(self, region: str, kind: str) -> list[Core]:
-        hw = self.hw
+        types = self.hw.core_types
         return [c for c in self.regions[region]
-                if kind != GEMM or hw.core_types[hw.core_type_at(*c)].can_gemm]
+                if kind != GEMM or types[self.type_at[c]].can_gemm]
 
     def _precision(self, op: GraphOp, problem: TileProblem, region: str) -> str:
+        """gemm: the widest precision the region's array cores execute the op's widest
+        operand format at; vector and memory: the data's storage format."""
         if problem.kind != GEMM:
             return data_precision(op)
-        operands = [storage_precision(v.type) for v in op.operands]
-        stored = data_precision(op) if not any(operands) else \
-            _widest([p for p in operands if p])
+        stored = data_precision(op, gemm=True)
+        key = (stored, region)
+        if key in self.exec_cache:
+            return self.exec_cache[key]
         out = None
-        for t in sorted({self.hw.core_type_at(*c) for c in self._cores(region, GEMM)}):
+        for t in sorted({self.type_at[c] for c in self._cores(region, GEMM)}):
             try:
                 p = self.hw.core_types[t].exec_precision(stored)
             except MeshcError as e:
@@ -173,6 +197,7 @@ class _Tiler:
         if out is None:
             fail(f"tile-grain: region '{region}' of {self.hw.name} has no core with a systolic "
                  f"array for {op_where(op)}")
+        self.exec_cache[key] = out
         return out
 
     def _target(self, region: str, kind: str, precision: str, op: GraphOp) -> Target:
@@ -184,23 +209,20 @@ class _Tiler:
         if not cores:
             fail(f"tile-grain: region '{region}' of {hw.name} has no core that can run "
                  f"{op_where(op)} ({kind})")
-        sram_of = {c: hw.core_types[hw.core_type_at(*c)].sram_bytes for c in self.regions[region]}
+        sram_of = {c: hw.core_types[self.type_at[c]].sram_bytes for c in self.regions[region]}
         total = sum(sram_of.values())
         resident = self.resident.get(region, 0)
         budget = min(sram_of[c] - -(-resident * sram_of[c] // total) for c in cores)
         if budget <= 0:
             fail(f"tile-grain: region '{region}' of {hw.name} has no SRAM left for tiles: "
                  f"{resident:,} B of resident weights and KV cache in {total:,} B")
-        types = sorted({hw.core_type_at(*c) for c in cores})
+        types = sorted({self.type_at[c] for c in cores})
         cts = [hw.core_types[t] for t in types]
         align = array_alignment([(ct.array_rows, ct.array_cols, ct.dataflow or "")
                                  for ct in cts if ct.can_gemm and kind == GEMM])
         lanes = max(ct.vector_lanes for ct in cts)
         target = Target(align=align, lanes=lanes, budget_bytes=budget, n_cores=len(cores),
-                        costs=tuple(HwCoreCost(ct, precision) for ct in cts))
+                        costs=tuple(HwCoreCost(ct, precision) for ct in cts),
+                        link_bytes_per_cycle=hw.noc.link_bytes_per_cycle if NOC else 0.0)
         self.targets[key] = target
         return target
-
-
-def _widest(ps: list[str]) -> str:
-    return max(ps, key=precision_rank)

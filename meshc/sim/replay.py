@@ -5,9 +5,9 @@ placement and per-core order and recomputes the times with what the mapper abstr
 
 * compute: each core of an op's rectangle runs its share of the tiles (round-robin, as the
   mapper's spreading rule) back to back, at the per-core cost model's cycles per tile;
-* HBM: an op's HBM bytes are interleaved over every port; each port is a FIFO at its
-  bandwidth. Weight and KV-cache reads may start as soon as the previous op on the same
-  cores has started (double buffering), so streaming overlaps the previous op's compute;
+* HBM: an op's HBM bytes are interleaved over every port in proportion to its bandwidth;
+  each port is a FIFO. An op streams its weights and KV cache while it computes (from its
+  start), as the mapper assumes; it ends when both its compute and its stream are done;
 * NoC: a dependency's bytes travel as up to `MAX_FLOWS` parallel XY-routed flows between
   the two rectangles; each link is a FIFO at its bandwidth (a flow holds every link of its
   path for its serialisation time), plus the router latency per hop;
@@ -97,7 +97,6 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     hbm_pj_per_byte = float(hbm_energy_pj(1, hw)) if hw.hbm_stacks else 0.0
 
     core_free: dict[Core, float] = defaultdict(float)
-    core_last_start: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
     sram_peak: dict[Core, int] = defaultdict(int)
     link_free: dict[tuple[Core, Core], float] = defaultdict(float)
@@ -131,11 +130,10 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         # HBM: interleaved over all ports, prefetched from the previous op's start
         hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
         if hbm_bytes and ports:
-            stream_from = max(core_last_start[c] for c in cores)
             centre = cores[len(cores) // 2]
             for p, (port, bw) in enumerate(ports):
                 share = hbm_bytes * bw / total_bw  # addresses interleave by bandwidth
-                s = max(port_free[p], stream_from)
+                s = max(port_free[p], start)
                 port_free[p] = s + share / bw
                 end = max(end, port_free[p])
                 hops = abs(port[0] - centre[0]) + abs(port[1] - centre[1])
@@ -148,7 +146,6 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         for n, c in zip(per_core, cores, strict=True):
             core_busy[c] += n * cyc[c]
             core_free[c] = end
-            core_last_start[c] = start
             sram_peak[c] = max(sram_peak[c], op.tile_work["sram_bytes"] if n else 0)
         span_end = max(span_end, end)
         # outgoing data: flows from this rectangle to each consumer's rectangle

@@ -7,6 +7,8 @@ MLP ops on the bottom half, one HBM port at (0, 0), a 1 GHz clock.
 
 from __future__ import annotations
 
+from functools import cache
+
 import pytest
 
 from meshc.result import (
@@ -132,3 +134,11 @@ def synthetic_result(layers: int = 2, mesh: tuple[int, int] = (2, 2)) -> Compile
 @pytest.fixture(scope="session")
 def result() -> CompileResult:
     return synthetic_result()
+
+
+@cache
+def emitted(name: str) -> dict[str, str | bytes]:
+    """The artifacts of built-in backend `name` for the 2x2 result, emitted once."""
+    from meshc.registry import get_backend
+
+    return get_backend(name).emit(synthetic_result())

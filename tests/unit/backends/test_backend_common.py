@@ -3,15 +3,15 @@ artifacts as values, and emitting the same result twice gives identical bytes.""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import pytest
-from conftest import synthetic_result
+from conftest import emitted, synthetic_result
 
 from meshc.backends import Backend
 from meshc.registry import backend_names, get_backend
-from meshc.result import CompileResult
 
 BUILTINS = ["plots", "program", "report", "schedule", "trace"]
 
@@ -25,8 +25,8 @@ def test_builtins_are_registered() -> None:
 
 
 @pytest.mark.parametrize("name", BUILTINS)
-def test_artifacts_are_relative_paths_to_text_or_bytes(name: str, result: CompileResult) -> None:
-    arts = get_backend(name).emit(result)
+def test_artifacts_are_relative_paths_to_text_or_bytes(name: str) -> None:
+    arts = emitted(name)
     assert arts
     for path, content in arts.items():
         assert not path.startswith("/") and ".." not in path.split("/")
@@ -36,7 +36,7 @@ def test_artifacts_are_relative_paths_to_text_or_bytes(name: str, result: Compil
 @pytest.mark.parametrize("name", BUILTINS)
 def test_emitting_twice_gives_identical_bytes(name: str) -> None:
     """Two results built apart but equal: every artifact byte-identical."""
-    a = get_backend(name).emit(synthetic_result())
+    a = emitted(name)
     b = get_backend(name).emit(synthetic_result())
     assert sorted(a) == sorted(b)
     for path in a:
@@ -47,3 +47,16 @@ def test_listing_backends_does_not_import_matplotlib() -> None:
     code = ("import sys; import meshc.backends.report, meshc.backends.plots, "
             "meshc.commands.backends; assert 'matplotlib' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", BUILTINS)
+def test_degenerate_results_still_render(name: str) -> None:
+    """One phase with no ops, transfers or HBM, on a machine without HBM; and no phases."""
+    r = synthetic_result()
+    empty = dataclasses.replace(r.phase("decode"), ops=(), transfers=(), hbm=(),
+                                core_busy_s={})
+    summary = {**r.hardware_summary, "hbm_bytes_per_s": 0.0}
+    for odd in (dataclasses.replace(r, phases=(empty,), hardware_summary=summary),
+                dataclasses.replace(r, phases=())):
+        arts = get_backend(name).emit(odd)
+        assert all(isinstance(v, (str, bytes)) for v in arts.values())

@@ -4,11 +4,12 @@ NoC link in use and per HBM port."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections import defaultdict
 
 from meshc.backends.trace import TraceBackend
-from meshc.result import CompileResult, TransferRecord
+from meshc.result import CompileResult
 
 
 def _trace(result: CompileResult) -> dict:
@@ -40,12 +41,15 @@ def test_processes_and_tracks(result: CompileResult) -> None:
         names = {n for (p, _), n in threads.items() if p == pid}
         assert {"core 0,0", "core 0,1", "core 1,0", "core 1,1", "hbm port 0,0"} <= names
         assert any(n.startswith("link ") for n in names)
-    # every op appears once on each core of its rectangle
+    # every op appears once on the ops track and once on each core of its rectangle
     for pid, phase in procs.items():
-        ops = [e for e in events if e["ph"] == "X" and e["pid"] == pid and e.get("cat") not in
-               ("noc", "hbm")]
-        assert len(ops) == sum(len(o.cores) for o in result.phase(phase).ops)
-        assert all(threads[(pid, e["tid"])].startswith("core ") for e in ops)
+        src = result.phase(phase)
+        x = [e for e in events if e["ph"] == "X" and e["pid"] == pid]
+        on_cores = [e for e in x if threads[(pid, e["tid"])].startswith("core ")]
+        assert len(on_cores) == sum(len(o.cores) for o in src.ops)
+        on_ops = [e for e in x if threads[(pid, e["tid"])].startswith("ops")]
+        assert sorted(e["name"] for e in on_ops) == sorted(o.name for o in src.ops)
+        assert all(e["args"]["macs"] >= 0 and "rect" in e["args"] for e in on_ops)
 
 
 def test_events_on_one_track_never_overlap(result: CompileResult) -> None:
@@ -64,11 +68,10 @@ def test_events_on_one_track_never_overlap(result: CompileResult) -> None:
             by_track[(e["pid"], e["tid"])].append(e)
     for evs in by_track.values():
         evs.sort(key=lambda e: e["ts"])
-        for a, b in zip(evs, evs[1:], strict=False):
+        for a, b in itertools.pairwise(evs):
             assert a["ts"] + a["dur"] <= b["ts"] + 1e-9
 
 
 def test_ids_are_deterministic(result: CompileResult) -> None:
     a, b = _trace(result)["traceEvents"], _trace(result)["traceEvents"]
     assert a == b
-    assert isinstance(TransferRecord, type)

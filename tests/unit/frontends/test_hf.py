@@ -26,7 +26,7 @@ MATCHES = {
 
 def summary(source: str) -> dict[str, dict[str, int]]:
     module = load_model(ModelRequest(source, shape=SHAPE))
-    return {ph: {k: v for k, v in fig.items() if k != "ops"}
+    return {ph: {k: v for k, v in fig.items() if k not in ("ops", "op_rows")}
             for ph, fig in inspect_module(module)["phases"].items()}
 
 

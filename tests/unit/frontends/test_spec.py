@@ -23,7 +23,7 @@ SHAPE = Shape(batch=2, seq=16, kv_len=24)
 
 
 def figures(module: ModuleOp) -> dict[str, dict[str, Any]]:
-    return {ph: {k: v for k, v in f.items() if k != "ops"}
+    return {ph: {k: v for k, v in f.items() if k not in ("ops", "op_rows")}
             for ph, f in inspect_module(module)["phases"].items()}
 
 
@@ -214,6 +214,9 @@ def test_every_op_kind_builds() -> None:
             {"name": "gen", "op": "generic", "inputs": ["mo2", "oo"], "outputs": ["g1", "g2"],
              "attributes": {"op_type": "TopK", "shapes": [[1, 8, 2], [1, 8, 2]],
                             "dtype": "i32", "vector_ops": 7}},
+            {"name": "gemm", "op": "generic", "inputs": ["mo2"], "outputs": ["gm"],
+             "attributes": {"op_type": "Einsum", "shapes": [[1, 8, 32]], "macs": 100,
+                            "mac_kind": "linear"}},
             {"name": "head", "op": "lm_head", "inputs": ["dq", "table"], "outputs": ["y"],
              "attributes": {"last": True}},
         ],
@@ -232,6 +235,8 @@ def test_every_op_kind_builds() -> None:
     assert att[1].dims()[-2:] == (8, 8)  # qk_dim and v_dim inferred from the shapes
     [head] = [op for op in ops_of(module) if isinstance(op, g.LmHeadOp)]
     assert head.result.type.get_shape() == (1, 1, 50)
+    gemm = [op for op in ops_of(module) if isinstance(op, g.GenericOp)][-1]
+    assert gemm.work().linear_macs == gemm.work().macs == 100
     [qz] = [op for op in ops_of(module) if isinstance(op, g.QuantizeOp)]
     assert str(qz.result.type) == "tensor<1x8x32xi8>"
 

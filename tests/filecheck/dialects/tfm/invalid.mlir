@@ -362,6 +362,17 @@ func.func @generic_work(%x: tensor<1x8x32xbf16>) {
 
 // -----
 
+// A generic op's MACs are either activation x weight (linear) or activation x activation
+// (attention); there is no third share to count them in.
+func.func @generic_mac_kind(%x: tensor<1x8x32xbf16>) {
+  %0 = tfm.generic "Conv"(%x) macs 10 kind "conv" vector_ops 0 layer -1 other : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.generic"
+// CHECK: Operation does not verify: mac kind must be one of linear, attention, got 'conv'
+
+// -----
+
 // Rank checks come before any shape arithmetic: the LM head needs a [B, T, D] input.
 func.func @lm_head_rank(%x: tensor<32xbf16>, %t: tensor<50x32xbf16>) {
   %0 = tfm.lm_head %x, %t layer -1 other : tensor<32xbf16>, tensor<50x32xbf16> -> tensor<1x1x50xbf16>

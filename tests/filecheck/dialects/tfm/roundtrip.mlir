@@ -41,6 +41,7 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
   %kv_b = tfm.weight "L2.kv_b.weight" layer 2 attention : tensor<16x48xbf16>
   %mla = tfm.attention mla %dq, %lat, %lat absorb %kv_b rope_dim 4 heads 4 kv_heads 1 qk_dim 8 v_dim 8 causal layer 2 attention : tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16> -> tensor<1x8x32xbf16>
   %g1, %g2 = tfm.generic "TopK"(%mla, %oo) macs 0 vector_ops 7 layer -1 other : (tensor<1x8x32xbf16>, tensor<1x8x64xbf16>) -> (tensor<1x8x2xi32>, tensor<1x8x2xi32>)
+  %gm = tfm.generic "Einsum"(%mla) macs 1024 kind "linear" vector_ops 0 layer 2 mlp : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
   %y = tfm.lm_head %dq, %table last layer -1 other : tensor<1x8x32xbf16>, tensor<50x32xbf16> -> tensor<1x1x50xbf16>
   %y2 = tfm.lm_head %dq, %table layer -1 other : tensor<1x8x32xbf16>, tensor<50x32xbf16> -> tensor<1x8x50xbf16>
   func.return %y, %p, %g1 : tensor<1x1x50xbf16>, tensor<1x8x8xbf16>, tensor<1x8x2xi32>
@@ -85,6 +86,7 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-NEXT: %kv_b = tfm.weight "L2.kv_b.weight" layer 2 attention : tensor<16x48xbf16>
 // CHECK-NEXT: %mla = tfm.attention mla %dq, %lat, %lat absorb %kv_b rope_dim 4 heads 4 kv_heads 1 qk_dim 8 v_dim 8 causal layer 2 attention : tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16> -> tensor<1x8x32xbf16>
 // CHECK-NEXT: %g1, %g2 = tfm.generic "TopK"(%mla, %oo) macs 0 vector_ops 7 layer -1 other : (tensor<1x8x32xbf16>, tensor<1x8x64xbf16>) -> (tensor<1x8x2xi32>, tensor<1x8x2xi32>)
+// CHECK-NEXT: %gm = tfm.generic "Einsum"(%mla) macs 1024 kind "linear" vector_ops 0 layer 2 mlp : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-NEXT: %y = tfm.lm_head %dq, %table last layer -1 other : tensor<1x8x32xbf16>, tensor<50x32xbf16> -> tensor<1x1x50xbf16>
 // CHECK-NEXT: %y2 = tfm.lm_head %dq, %table layer -1 other : tensor<1x8x32xbf16>, tensor<50x32xbf16> -> tensor<1x8x50xbf16>
 // CHECK-NEXT: func.return %y, %p, %g1 : tensor<1x1x50xbf16>, tensor<1x8x8xbf16>, tensor<1x8x2xi32>
@@ -131,6 +133,7 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-GENERIC-NEXT: %kv_b = "tfm.weight"() <{param = "L2.kv_b.weight", layer = 2 : i64, block = #tfm<block attention>}> : () -> tensor<16x48xbf16>
 // CHECK-GENERIC-NEXT: %mla = "tfm.attention"(%dq, %lat, %lat, %kv_b) <{variant = #tfm<attention_variant mla>, rope_dim = 4 : i64, heads = 4 : i64, kv_heads = 1 : i64, qk_dim = 8 : i64, v_dim = 8 : i64, causal, layer = 2 : i64, block = #tfm<block attention>}> : (tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %g1, %g2 = "tfm.generic"(%mla, %oo) <{op_type = "TopK", macs = 0 : i64, vector_ops = 7 : i64, layer = -1 : i64, block = #tfm<block other>}> : (tensor<1x8x32xbf16>, tensor<1x8x64xbf16>) -> (tensor<1x8x2xi32>, tensor<1x8x2xi32>)
+// CHECK-GENERIC-NEXT: %gm = "tfm.generic"(%mla) <{op_type = "Einsum", macs = 1024 : i64, mac_kind = "linear", vector_ops = 0 : i64, layer = 2 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %y = "tfm.lm_head"(%dq, %table) <{last, layer = -1 : i64, block = #tfm<block other>}> : (tensor<1x8x32xbf16>, tensor<50x32xbf16>) -> tensor<1x1x50xbf16>
 // CHECK-GENERIC-NEXT: %y2 = "tfm.lm_head"(%dq, %table) <{layer = -1 : i64, block = #tfm<block other>}> : (tensor<1x8x32xbf16>, tensor<50x32xbf16>) -> tensor<1x8x50xbf16>
 // CHECK-GENERIC-NEXT: "func.return"(%y, %p, %g1) : (tensor<1x1x50xbf16>, tensor<1x8x8xbf16>, tensor<1x8x2xi32>) -> ()
