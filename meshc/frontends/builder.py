@@ -68,9 +68,10 @@ class GraphBuilder:
         return self._emit(g.WeightOp.create(
             result_types=[self.tensor(shape, dtype)], properties=self._props(param=StringAttr(name))))
 
-    def kv_read(self, cache: str, shape: Shape) -> SSAValue:
+    def kv_read(self, cache: str, shape: Shape, dtype: Attribute | None = None) -> SSAValue:
         return self._emit(g.KvReadOp.create(
-            result_types=[self.tensor(shape)], properties=self._props(cache=StringAttr(cache))))
+            result_types=[self.tensor(shape, dtype)],
+            properties=self._props(cache=StringAttr(cache))))
 
     def kv_append(self, cache: str, new: SSAValue, past: SSAValue | None = None) -> SSAValue:
         b, n, w = _shape(new)

@@ -14,7 +14,7 @@ import numpy as np
 
 from meshc.mappers.costs import byte_cycles, duration_cycles, hbm_share
 from meshc.mappers.feasibility import check_feasible, usable_cores
-from meshc.mappers.problem import MappingProblem
+from meshc.mappers.problem import MappingProblem, Op
 from meshc.mappers.rects import Rect, candidate_rects
 
 IntArray = np.ndarray
@@ -42,12 +42,30 @@ def _ceil_div(a: IntArray | int, b: int) -> IntArray:
     return -(-np.asarray(a, dtype=np.int64) // b)
 
 
+def _undominated(op: Op, rects: tuple[Rect, ...], dur: list[int]) -> list[int]:
+    """Indices of candidates not dominated by a strictly smaller one inside them that is no
+    slower (and, for an op streaming HBM, exactly as fast, so its HBM rate is the same)."""
+    cores = [frozenset(r.cores()) for r in rects]
+    keep = []
+    for a in range(len(rects)):
+        dominated = any(
+            cores[b] < cores[a] and dur[b] <= dur[a] and (not op.hbm_bytes or dur[b] == dur[a])
+            for b in range(len(rects))
+        )
+        if not dominated:
+            keep.append(a)
+    return keep
+
+
 def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
     op = problem.ops[i]
     m = problem.machine
     usable = {k: m.core_type(k) for k in usable_cores(problem, op)}
-    rects = candidate_rects(usable, op.n_tiles, problem.max_candidates)
-    dur_c = np.array([duration_cycles(op, r, m) for r in rects], dtype=np.int64)
+    every = candidate_rects(usable, op.n_tiles, problem.max_candidates)
+    every_dur = [duration_cycles(op, r, m) for r in every]
+    keep = _undominated(op, every, every_dur)
+    rects = tuple(every[k] for k in keep)
+    dur_c = np.array([every_dur[k] for k in keep], dtype=np.int64)
     return OpTable(
         rects=rects,
         geom=np.array([r.as_tuple() for r in rects], dtype=np.int64).reshape(-1, 4),
@@ -57,6 +75,20 @@ def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
         dur=_ceil_div(dur_c, scale),
         hbm=np.array([hbm_share(op, int(d), m) for d in dur_c], dtype=np.int64),
     )
+
+
+def _signature(problem: MappingProblem, i: int) -> tuple[object, ...]:
+    """Everything an op's table depends on: ops of repeated layers share one table."""
+    op = problem.ops[i]
+    return (op.region, op.n_tiles, tuple(op.tile_cycles.items()), op.sram_bytes_per_tile,
+            op.hbm_bytes)
+
+
+def _byte_terms(n_bytes: int, n_cores: IntArray, problem: MappingProblem) -> IntArray:
+    if n_bytes == 0:
+        return np.zeros(len(n_cores), dtype=np.int64)
+    return np.array([byte_cycles(n_bytes, int(n), problem.machine) for n in n_cores],
+                    dtype=np.int64)
 
 
 def hops_to(a: IntArray, geoms: IntArray) -> IntArray:
@@ -106,20 +138,27 @@ class Instance:
 def build_instance(problem: MappingProblem, scale: int = 1) -> Instance:
     """Check feasibility and precompute candidate tables (raises `MeshcError` if infeasible)."""
     check_feasible(problem)
-    ops = tuple(_op_table(problem, i, scale) for i in range(len(problem.ops)))
+    tables: dict[tuple[object, ...], OpTable] = {}
+    ops = []
+    for i in range(len(problem.ops)):
+        key = _signature(problem, i)
+        if key not in tables:
+            tables[key] = _op_table(problem, i, scale)
+        ops.append(tables[key])
     ins: list[list[int]] = [[] for _ in ops]
     outs: list[list[int]] = [[] for _ in ops]
-    m = problem.machine
+    terms: dict[tuple[int, int], IntArray] = {}
     src_b, dst_b = [], []
     for e, edge in enumerate(problem.edges):
         ins[edge.dst].append(e)
         outs[edge.src].append(e)
-        src_b.append(np.array([byte_cycles(edge.bytes, int(n), m) for n in ops[edge.src].n_cores],
-                              dtype=np.int64))
-        dst_b.append(np.array([byte_cycles(edge.bytes, int(n), m) for n in ops[edge.dst].n_cores],
-                              dtype=np.int64))
+        for op_id, out in ((edge.src, src_b), (edge.dst, dst_b)):
+            key = (edge.bytes, id(ops[op_id]))
+            if key not in terms:
+                terms[key] = _byte_terms(edge.bytes, ops[op_id].n_cores, problem)
+            out.append(terms[key])
     return Instance(
-        problem=problem, scale=scale, ops=ops,
+        problem=problem, scale=scale, ops=tuple(ops),
         in_edges=tuple(map(tuple, ins)), out_edges=tuple(map(tuple, outs)),
         src_bytes=tuple(src_b), dst_bytes=tuple(dst_b),
     )
@@ -129,10 +168,12 @@ def rescale(inst: Instance, scale: int) -> Instance:
     """The same instance in units of `scale` cycles (candidate sets are identical)."""
     if scale == inst.scale:
         return inst
-    ops = tuple(
-        OpTable(rects=t.rects, geom=t.geom, n_cores=t.n_cores, cores=t.cores,
-                dur_cycles=t.dur_cycles, dur=_ceil_div(t.dur_cycles, scale), hbm=t.hbm)
-        for t in inst.ops
-    )
-    return Instance(problem=inst.problem, scale=scale, ops=ops, in_edges=inst.in_edges,
-                    out_edges=inst.out_edges, src_bytes=inst.src_bytes, dst_bytes=inst.dst_bytes)
+    scaled: dict[int, OpTable] = {}
+    for t in inst.ops:
+        if id(t) not in scaled:
+            scaled[id(t)] = OpTable(rects=t.rects, geom=t.geom, n_cores=t.n_cores, cores=t.cores,
+                                    dur_cycles=t.dur_cycles, dur=_ceil_div(t.dur_cycles, scale),
+                                    hbm=t.hbm)
+    return Instance(problem=inst.problem, scale=scale, ops=tuple(scaled[id(t)] for t in inst.ops),
+                    in_edges=inst.in_edges, out_edges=inst.out_edges,
+                    src_bytes=inst.src_bytes, dst_bytes=inst.dst_bytes)

@@ -43,8 +43,6 @@ from meshc.passes._tiling import (
     choose,
 )
 
-NOC = True
-
 
 @dataclass(frozen=True)
 class TileGrainPass(ModulePass):
@@ -68,9 +66,11 @@ class TileGrainPass(ModulePass):
     array dimension (or the whole, smaller, dimension). Weights without `meshc.residency`
     count as in HBM (in SRAM on a machine without HBM). Family rules: passes/_tiling.py.
     Options: grain=auto (per op, the fitting tile with the least estimated time on its
-    region: ceil(tiles / cores) x cycles of one tile on the slowest core type,
-    hardware/tile_cost.py's rule) or N (tiles of N along each free axis, clipped to the
-    op); hw=preset or YAML (default: the module's `meshc.hw`, else mesh-4x4).
+    region: ceil(tiles / cores) x cycles of one tile on the slowest core type, the rule of
+    hardware/tile_cost.py, or the NoC time to deliver the tiles if longer; within 2% of the
+    best, the fewest tiles) or N (gemm-kind ops: tiles of N along each axis, clipped to the
+    op; vector and memory ops still search); hw=preset or YAML (default: the module's
+    `meshc.hw`, else mesh-4x4).
     Fails when: no tile of an op fits (message: op, smallest tile, bytes needed and
     available); the grain is not auto or positive; hw differs from the module's `meshc.hw`;
     an op names an unknown region, a region has no core for an op's kind, the resident
@@ -223,6 +223,6 @@ class _Tiler:
         lanes = max(ct.vector_lanes for ct in cts)
         target = Target(align=align, lanes=lanes, budget_bytes=budget, n_cores=len(cores),
                         costs=tuple(HwCoreCost(ct, precision) for ct in cts),
-                        link_bytes_per_cycle=hw.noc.link_bytes_per_cycle if NOC else 0.0)
+                        link_bytes_per_cycle=hw.noc.link_bytes_per_cycle)
         self.targets[key] = target
         return target

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
+from meshc.errors import MeshcError
 from meshc.frontends.onnx.blocks import Layers, tag_units
 from meshc.frontends.onnx.emit import Emitter
 from meshc.frontends.onnx.fuse import Fuser
@@ -38,7 +39,12 @@ def load_with_info(path: Path, dims: Mapping[str, int] | None = None,
     graph = build_graph(model, str(path))
     del model
     vals = Inference(graph, dict(dims or {})).run()
-    fuser = Fuser(graph, vals)
-    units = fuser.run()
-    layers = tag_units(units, fuser, [i.name for i in graph.inputs])
-    return Emitter(graph, vals, units, fuser).run(), layers
+    try:
+        fuser = Fuser(graph, vals)
+        units = fuser.run()
+        layers = tag_units(units, fuser, [i.name for i in graph.inputs])
+        return Emitter(graph, vals, units, fuser).run(), layers
+    except (KeyError, IndexError, ValueError, TypeError, AssertionError) as e:
+        # a bug in meshc, not in the model: still one message, not a traceback
+        raise MeshcError(f"internal error while importing ({type(e).__name__}: {e}); "
+                         "please report it with the model", file=str(path)) from None

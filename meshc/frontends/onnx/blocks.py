@@ -189,8 +189,10 @@ class Tagger:
     def _matmul_between(self, s: str, t: str) -> bool:
         sb = self.bit(s)
         between = self.anc_val(t)
-        return any(between >> k & 1 and self.anc[k] & sb and self._is_mm(k)
-                   for k in range(len(self.u)))
+        lo = self.prod.get(s, -1) + 1
+        hi = self.prod.get(t, len(self.u) - 1) + 1
+        return any(self._is_mm(k) and between >> k & 1 and self.anc[k] & sb
+                   for k in range(lo, hi))
 
     def _is_mm(self, k: int) -> bool:
         u = self.u[k]
@@ -205,6 +207,12 @@ class Tagger:
             self._lm_head(layers[-1]["end"])
             return Layers(len(layers), "structure")
         count = self._tag_names()
+        for u in self.u:  # the LM head: a bias-free linear on [B, T, D] giving an output
+            if (u.kind == "linear" and u.block == "other" and u.info.get("bias") is None
+                    and len(self.vals[u.inputs[0]].shape) == 3
+                    and (u.outputs[0] in self.f.escapes
+                         or any("lm_head" in n for n in _names(u)))):
+                u.info["lm_head"] = True
         return Layers(count, "names" if count else "none")
 
     def _tag_structure(self, layers: list[dict]) -> None:

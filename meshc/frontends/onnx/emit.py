@@ -26,17 +26,18 @@ import onnx
 from onnx import TensorProto
 from xdsl.dialects.builtin import (
     BFloat16Type,
+    Float4E2M1FNType,
     Float8E4M3FNType,
     Float8E4M3FNUZType,
     Float8E5M2FNUZType,
     Float8E5M2Type,
+    Float8E8M0FNUType,
     Float16Type,
     Float32Type,
     Float64Type,
     IntegerType,
     ModuleOp,
     Signedness,
-    StringAttr,
     TensorType,
 )
 from xdsl.ir import Attribute, SSAValue
@@ -64,6 +65,10 @@ _ELT: dict[int, Attribute] = {
     TensorProto.FLOAT8E4M3FN: Float8E4M3FNType(), TensorProto.FLOAT8E4M3FNUZ:
     Float8E4M3FNUZType(), TensorProto.FLOAT8E5M2: Float8E5M2Type(),
     TensorProto.FLOAT8E5M2FNUZ: Float8E5M2FNUZType(),
+    **{getattr(TensorProto, k): v for k, v in (
+        ("FLOAT4E2M1", Float4E2M1FNType()), ("FLOAT8E8M0", Float8E8M0FNUType()),
+        ("INT2", IntegerType(2)), ("UINT2", IntegerType(2, Signedness.UNSIGNED)))
+       if hasattr(TensorProto, k)},
     TensorProto.BOOL: IntegerType(1),
     TensorProto.INT4: IntegerType(4), TensorProto.INT8: IntegerType(8),
     TensorProto.INT16: IntegerType(16), TensorProto.INT32: IntegerType(32),
@@ -100,7 +105,10 @@ class Emitter:
     def __init__(self, graph: Graph, vals: dict[str, Val], units: list[Unit],
                  fuser: Fuser) -> None:
         self.g, self.vals, self.units, self.f = graph, vals, units, fuser
-        args = [self._type(vals[i.name]) for i in graph.inputs]
+        try:
+            args = [self._type(vals[i.name]) for i in graph.inputs]
+        except ValueError as e:
+            raise MeshcError(f"cannot import the graph inputs: {e}", file=graph.path) from None
         self.b = GraphBuilder("graph", args, self._main_dtype())
         self.ssa: dict[str, SSAValue | None] = {
             i.name: a for i, a in zip(graph.inputs, self.b.args, strict=True)}
@@ -286,9 +294,7 @@ class Emitter:
             news = self._pack(news, new)
         else:
             b, p, width = past.shape
-        read = self.b._emit(g.KvReadOp.create(
-            result_types=[TensorType(elt, [b, p, width])],
-            properties=self.b._props(cache=StringAttr(cache))))
+        read = self.b.kv_read(cache, (b, p, width), elt)
         out = self.b.kv_append(cache, news, read)
         if len(past.shape) == 4:
             total = p + new.shape[2]

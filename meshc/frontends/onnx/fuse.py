@@ -158,8 +158,8 @@ class Fuser:
         if op == "Concat":
             return len([x for x in n.input if x]) == 1
         if op == "Transpose":
-            return list(attrs(n).get("perm", [])) == sorted(attrs(n).get("perm", [])) or \
-                len(a.shape) <= 1
+            perm = attrs(n).get("perm")
+            return len(a.shape) <= 1 or (perm is not None and list(perm) == sorted(perm))
         return op in ("Identity", "Cast", "CastLike", "Reshape", "Squeeze", "Unsqueeze",
                       "Flatten", "Expand", "Slice")
 
@@ -205,8 +205,7 @@ class Fuser:
                         nodes.append(add)
                         out = add.output[0]
         self._add(Unit("linear", n, nodes, [ins[0]], [out],
-                       {"weight": w.init, "k": k, "n": n_out, "bias": bias,
-                        "matmul": n, "transposed": transposed}))
+                       {"weight": w.init, "k": k, "n": n_out, "bias": bias}))
 
     # -- KV cache --------------------------------------------------------------------------
     def _kv_append(self, n: onnx.NodeProto) -> None:

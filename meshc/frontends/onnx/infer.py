@@ -224,9 +224,12 @@ class Inference:
                                      f"expected {list(shape)}")
                 out.append(Val(o, dtype, tuple(shape), CONST, value=v))
             return out
+        # data moved out of a weight (MoE experts gathered per token) is still weight data;
+        # rows looked up in a 2-D embedding table are activations
         moved = any(v.kind == WEIGHT or v.from_weight for v in present[:1]) and op in (
             "Gather", "GatherND", "GatherElements", "Slice", "Expand", "Tile", "Reshape",
-            "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Flatten", "Cast")
+            "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "Flatten", "Cast"
+        ) and not (op == "Gather" and present[0].kind == WEIGHT and len(present[0].shape) == 2)
         return [Val(o, d, s, ACT, from_weight=moved) for o, (d, s) in zip(
             node.output, specs, strict=False)]
 
@@ -671,13 +674,19 @@ def _s_onehot(op, ins, a, opset, nout):
 
 @_shape("NonZero")
 def _s_nonzero(op, ins, a, opset, nout):
-    v = _need(ins[0], "the input of NonZero (its output shape depends on data)")
+    if ins[0].value is None:
+        raise _Unknown("the output shape of NonZero depends on the data of its input, known "
+                       "only at run time")
+    v = ins[0].value
     return [(TensorProto.INT64, (v.ndim, int(np.count_nonzero(v))))]
 
 
 @_shape("Compress")
 def _s_compress(op, ins, a, opset, nout):
-    cond = _need(ins[1], "the condition of Compress (its output shape depends on data)")
+    if ins[1].value is None:
+        raise _Unknown("the output shape of Compress depends on the data of its condition, "
+                       "known only at run time")
+    cond = ins[1].value
     x = ins[0]
     n = int(np.count_nonzero(cond))
     if "axis" not in a:
@@ -1129,7 +1138,3 @@ def _f_gather_nd(op, a, opset, x, idx):
     for i in np.ndindex(idx.shape[:-1]):
         out[i] = x[tuple(idx[i])]
     return [out]
-
-
-def as_int_shape(v: Val) -> tuple[int, ...]:
-    return tuple(int(d) for d in v.shape)

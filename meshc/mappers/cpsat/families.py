@@ -38,7 +38,7 @@ def _intervals_by_core(wm: WindowModel) -> dict[int, list[cp_model.IntervalVar]]
 
 
 def add_no_overlap(wm: WindowModel) -> None:
-    for k, ivs in sorted(_intervals_by_core(wm).items()):
+    for _core, ivs in sorted(_intervals_by_core(wm).items()):
         if len(ivs) > 1:
             wm.model.add_no_overlap(ivs)
 
@@ -113,7 +113,7 @@ def add_area(wm: WindowModel) -> None:
 
 
 def add_objective(wm: WindowModel) -> None:
-    for (i, ov), tail in zip(sorted(wm.free.items()), wm.spec.tail, strict=True):
+    for (_op, ov), tail in zip(sorted(wm.free.items()), wm.spec.tail, strict=True):
         wm.model.add(wm.z >= ov.end + tail)
     wm.model.minimize(wm.z)
 

@@ -13,6 +13,8 @@ from meshc.mappers.instance import Instance
 from meshc.mappers.plan import Plan
 from meshc.mappers.windows import WindowSpec
 
+FULL_SEARCH_OPS = 16
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WindowSolve:
@@ -31,7 +33,9 @@ def solve_window(
     inst: Instance, spec: WindowSpec, incumbent: Plan, *, z_lower: int, dtime: float,
     wall_s: float, seed: int, workers: int, disabled: tuple[str, ...] = (),
 ) -> WindowSolve:
-    """Solve the window `spec` against `incumbent` with a complete hint from it."""
+    """Solve the window `spec` against `incumbent` with a complete hint from it. Windows of
+    at most `FULL_SEARCH_OPS` ops get the full portfolio (it can prove optimality); larger
+    ones only CP-SAT's LNS workers."""
     wm = build_variables(inst, spec, incumbent, z_lower)
     for name, add in FAMILIES.items():
         if name not in disabled:
@@ -40,7 +44,8 @@ def solve_window(
     for var, value in wm.hints:
         wm.model.add_hint(var, value)
     solver = cp_model.CpSolver()
-    configure(solver, dtime=dtime, wall_s=wall_s, seed=seed, workers=workers)
+    configure(solver, dtime=dtime, wall_s=wall_s, seed=seed, workers=workers,
+              lns_only=len(spec.ops) > FULL_SEARCH_OPS)
     code = solver.solve(wm.model)
     status = solver.status_name(code)
     hit = solver.wall_time >= 0.98 * wall_s and status != "OPTIMAL"

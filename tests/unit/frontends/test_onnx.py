@@ -106,12 +106,20 @@ def imported(request):
 
 
 def test_fixture_imports_verifies_one_graph_function(imported):
-    name, spec, module, _ = imported
+    name, _, module, _ = imported
     module.verify()
-    funcs = [op for op in module.ops]
+    funcs = list(module.ops)
     assert len(funcs) == 1 and funcs[0].sym_name.data == "graph"
     assert (FIXTURES / f"{name}.onnx").stat().st_size < 1_500_000
     assert set(inspect_module(module)["phases"]) == {"graph"}
+    # the IR text round-trips (meshc import FILE.onnx -o x.mlir, then meshc inspect x.mlir)
+    from xdsl.parser import Parser
+
+    from meshc.registry import make_context
+
+    again = Parser(make_context(), str(module)).parse_module()
+    again.verify()
+    assert str(again) == str(module)
 
 
 def test_fixture_macs_equal_the_reference_count(imported):
@@ -124,7 +132,7 @@ def test_fixture_macs_equal_the_reference_count(imported):
 
 
 def test_fixture_blocks_found_from_the_structure(imported):
-    name, spec, module, layers = imported
+    _, spec, module, layers = imported
     assert (layers.count, layers.method) == (spec["blocks"], "structure")
     ops = [op for op in module.walk() if isinstance(op, g.GraphOp)]
     attn = {op.layer_index for op in ops if op.block_name == "attention"}
@@ -144,7 +152,7 @@ def test_fixture_blocks_found_from_the_structure(imported):
 
 
 def test_fixture_recognised_ops(imported):
-    name, spec, module, _ = imported
+    _, spec, module, _ = imported
     names = {op.name for op in module.walk()}
     assert "tfm.linear" in names and "tfm.weight" in names
     assert names & {"tfm.layernorm", "tfm.rmsnorm"}
@@ -170,6 +178,23 @@ def test_same_llama_same_macs_across_exporters_and_opsets():
               for n in ("llama_decode_ts_op17", "llama_decode_dynamo_op23")}
     assert len({s["macs"] for s in decode.values()}) == 1
     assert len({s["kv_cache_bytes"] for s in decode.values()}) == 1
+
+
+@pytest.mark.parametrize("name", ["llama_ts_op20", "bert_ts_op14", "qwen2moe_ts_op17"])
+def test_node_names_tag_blocks_when_the_structure_does_not(name, monkeypatch):
+    from meshc.frontends.onnx import blocks
+
+    monkeypatch.setattr(blocks.Tagger, "structure", lambda self: None)
+    spec = MANIFEST[name]
+    module, layers = load_with_info(FIXTURES / f"{name}.onnx", spec["dims"])
+    assert (layers.count, layers.method) == (spec["blocks"], "names")
+    by_block: dict[str, int] = {}
+    for op in module.walk():
+        if isinstance(op, g.GraphOp):
+            by_block[op.block_name] = by_block.get(op.block_name, 0) + op.work().macs
+    assert {k: by_block.get(k, 0) for k in ("attention", "mlp", "other")} == {
+        k: spec["hand_macs"][k] for k in ("attention", "mlp", "other")}
+    assert (spec["kind"] == "bert") != any(isinstance(op, g.LmHeadOp) for op in module.walk())
 
 
 def test_opset23_gqa_attention_reads_the_kv_heads():

@@ -153,7 +153,7 @@ def test_data_dependent_shape(tmp_path):
     m = _model([helper.make_node("NonZero", ["x"], ["y"], name="nz")],
                outputs=[helper.make_tensor_value_info("y", TensorProto.INT64, [2, None])])
     err = _error(_write(tmp_path, m))
-    assert "depends on data" in err.message and "nz" in err.where
+    assert "depends on the data" in err.message and "nz" in err.where
 
 
 def test_malformed_initializer(tmp_path):
