@@ -106,6 +106,7 @@ def phase_json(p: PhaseResult) -> dict[str, Any]:
         "achieved_tflops": p.achieved_tflops,
         "compute_utilization": p.compute_utilization,
         "idle_compute_fraction": p.idle_compute_fraction,
+        "core_occupancy": p.core_occupancy,
         "energy_breakdown_pj": breakdown(p),
         "energy_by_op_class_pj": dict(sorted(p.energy_by_op_class_pj.items())),
         "hbm_bytes": sum(o.hbm_read_bytes + o.hbm_write_bytes for o in p.ops),
@@ -190,9 +191,10 @@ def _answers(result: CompileResult) -> list[str]:
         out.append(f"- Decode costs **{ratio:.3g}x** prefill per token "
                    f"({fmt_pj(d.pj_per_token)}/token against {fmt_pj(pf.pj_per_token)}/token).")
     for p in result.phases:
-        out.append(f"- **{_pct(p.idle_compute_fraction)}** of compute idles in {p.name} "
-                   f"(core-time in which cores compute nothing); compute utilisation is "
-                   f"{_pct(p.compute_utilization)} of peak.")
+        out.append(f"- **{_pct(p.idle_compute_fraction)}** of the chip's MAC capacity idles in "
+                   f"{p.name} (achieved {p.achieved_tflops:.4g} TFLOP/s of "
+                   f"{p.peak_flops / 1e12:.4g}); cores are occupied {_pct(p.core_occupancy)} of "
+                   "the time.")
     for p in result.phases:
         pv = predicted_vs_simulated(p)
         top = max(ENERGY_COMPONENTS, key=lambda k: breakdown(p)[k])

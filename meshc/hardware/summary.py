@@ -42,6 +42,9 @@ def summarize(hw: Hardware) -> dict[str, Any]:
         "hbm_bytes_per_s": bw,
         "hbm_stacks": len(hw.hbm_stacks),
         "noc_bisection_bytes_per_s": hw.noc_bisection_bytes_per_s,
+        # schedules are timed in cycles of the NoC clock
+        "noc": {"clock_hz": hw.noc.clock_hz, "link_bytes_per_cycle": hw.noc.link_bytes_per_cycle,
+                "router_latency_cycles": hw.noc.router_latency_cycles},
         # FLOPs per HBM byte at which a kernel stops being bandwidth-bound; None without HBM.
         "ridge_flops_per_byte": {p: (round(f / bw, 2) if bw else None) for p, f in peak.items()},
         "energy": {

@@ -114,7 +114,7 @@ def test_report_md_answers_and_links(result: CompileResult) -> None:
     ratio = result.decode_over_prefill_cost_per_token
     assert f"Decode costs **{ratio:.3g}x** prefill per token" in md
     idle = result.phase("decode").idle_compute_fraction
-    assert f"**{100 * idle:.1f}%** of compute idles in decode" in md
+    assert f"**{100 * idle:.1f}%** of the chip's MAC capacity idles in decode" in md
     for heading in ("## Summary", "## Where the energy goes", "## Latency per phase",
                     "## Predicted vs simulated", "## Plots"):
         assert heading in md
