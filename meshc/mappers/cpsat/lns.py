@@ -5,8 +5,10 @@
 3. If all ops fit in one window: one solve of the whole problem with the full budget.
    Otherwise: passes over windows of consecutive layers (odd passes shifted by half a window),
    each window solved with the rest fixed or re-timed (windows.py); a window's result is kept
-   only if the whole plan's makespan improves. Passes stop when the budget is spent, a pass
-   (after the first two) improves nothing, or the wall-clock cap fires.
+   only if the whole plan's makespan improves. Each window gets
+   max(MIN_WINDOW_DTIME, time_budget / number of windows); the first pass visits every window
+   (so it may exceed `time_budget`), later passes run while budget remains and stop after a
+   pass (the second or later) that improves nothing, or when the wall-clock cap fires.
 4. The best plan is re-timed in cycles in its start order, which removes rounding slack and
    never delays an op.
 
@@ -66,29 +68,32 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
     incumbent = list_schedule(inst, heft_plan.cand, heft_plan.order())
     chunks = window_chunks(inst, incumbent, options.window_ops)
     single = len(chunks) == 1
-    per_window = max(MIN_WINDOW_DTIME, options.time_budget / len(chunks))
-    remaining = options.time_budget
+    budget = options.time_budget
+    per_window = budget if single else max(MIN_WINDOW_DTIME, budget / len(chunks))
+    spent = dtime = 0.0
     solved = accepted = 0
-    dtime = 0.0
     wall_hit = False
     statuses: list[str] = []
     notes: list[str] = []
     n_pass = 0
-    while remaining >= MIN_WINDOW_DTIME and not wall_hit:
-        first = None if n_pass % 2 == 0 else max(1, options.window_ops // 2)
+    while not wall_hit:
+        if n_pass:
+            first = options.window_ops // 2 if n_pass % 2 else None
+            chunks = window_chunks(inst, incumbent, options.window_ops, first)
         improved = False
-        for ops in window_chunks(inst, incumbent, options.window_ops, first):
-            wall_left = deadline - time.perf_counter()
-            if remaining < MIN_WINDOW_DTIME or wall_left <= 0:
-                wall_hit = wall_hit or wall_left <= 0
+        for ops in chunks:
+            if n_pass and spent + MIN_WINDOW_DTIME > budget:
                 break
-            budget = remaining if single else min(per_window, remaining)
-            remaining -= budget
+            wall_left = deadline - time.perf_counter()
+            if wall_left <= 0:
+                wall_hit = True
+                break
+            step = per_window if not n_pass else min(per_window, budget - spent)
+            spent += step
             spec = window_spec(inst, incumbent, ops)
-            z_lower = -(-model_bound // scale) if single else 0
-            res = solve_window(inst, spec, incumbent, z_lower=z_lower, dtime=budget,
-                               wall_s=wall_left, seed=options.seed, workers=options.workers,
-                               disabled=options.disabled_families)
+            res = solve_window(inst, spec, incumbent, z_lower=-(-model_bound // scale) if single
+                               else 0, dtime=step, wall_s=wall_left, seed=options.seed,
+                               workers=options.workers, disabled=options.disabled_families)
             solved += 1
             dtime += res.deterministic_time
             wall_hit = wall_hit or res.wall_limit_hit
@@ -101,18 +106,18 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
                 incumbent, improved = plan, True
                 accepted += 1
         n_pass += 1
-        if single or (not improved and n_pass >= 2):
+        if single or spent + MIN_WINDOW_DTIME > budget or (not improved and n_pass >= 2):
             break
     if wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
-    if not any(s in ("OPTIMAL", "FEASIBLE") for s in statuses):
+    found = [s for s in statuses if s in ("OPTIMAL", "FEASIBLE")]
+    if not found:
         return CpsatOutcome(plan=None, status=statuses[-1] if statuses else "NOT_RUN",
                             scale=scale, windows_solved=solved, windows_accepted=accepted,
                             deterministic_time=dtime, wall_limit_hit=wall_hit,
                             notes=tuple(notes))
     proved = single and scale == 1 and statuses[0] == "OPTIMAL"
-    status = "OPTIMAL" if proved else "FEASIBLE"
     final = list_schedule(inst1, incumbent.cand, incumbent.order())
-    return CpsatOutcome(plan=final, status=status, scale=scale, windows_solved=solved,
-                        windows_accepted=accepted, deterministic_time=dtime,
-                        wall_limit_hit=wall_hit, notes=tuple(notes))
+    return CpsatOutcome(plan=final, status="OPTIMAL" if proved else "FEASIBLE", scale=scale,
+                        windows_solved=solved, windows_accepted=accepted,
+                        deterministic_time=dtime, wall_limit_hit=wall_hit, notes=tuple(notes))
