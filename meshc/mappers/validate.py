@@ -40,18 +40,22 @@ def _required_cycles(problem: MappingProblem, p: OpPlacement) -> int:
     return max(compute, stream)
 
 
-def _check_placements(problem: MappingProblem, s: Schedule) -> list[str]:
-    out: list[str] = []
+def _check_structure(problem: MappingProblem, s: Schedule) -> list[str]:
+    """Problems that make the other checks meaningless (missing ops, off-mesh rectangles)."""
     ids = sorted(p.op for p in s.ops)
     if ids != list(range(len(problem.ops))):
         return [f"placements cover ops {ids[:8]}..., expected each of {len(problem.ops)} once"]
     m = problem.machine
+    return [f"op {problem.ops[p.op].name}: rectangle {p.rect} is not inside the mesh"
+            for p in s.ops if not (0 <= p.r0 <= p.r1 < m.rows and 0 <= p.c0 <= p.c1 < m.cols)]
+
+
+def _check_placements(problem: MappingProblem, s: Schedule) -> list[str]:
+    out: list[str] = []
+    m = problem.machine
     for p in s.ops:
         op = problem.ops[p.op]
         region = set(problem.regions[op.region])
-        if not (0 <= p.r0 <= p.r1 < m.rows and 0 <= p.c0 <= p.c1 < m.cols):
-            out.append(f"op {op.name}: rectangle {p.rect} is not inside the mesh")
-            continue
         for r, c in _rect_cores(p):
             kind = m.core_types[r][c]
             if (r, c) not in region or kind not in op.tile_cycles:
@@ -77,10 +81,10 @@ def _check_tiles(problem: MappingProblem, s: Schedule) -> list[str]:
     place = sorted(s.ops, key=lambda p: p.op)
     r0, c0, r1, c1, st, en = (np.array([getattr(p, f) for p in place])[t.op]
                               for f in ("r0", "c0", "r1", "c1", "start", "end"))
-    types = np.array(m.core_types, dtype=object)[t.row.clip(0, m.rows - 1),
-                                                  t.col.clip(0, m.cols - 1)]
-    need = np.array([problem.ops[o].tile_cycles.get(k, 0) for o, k in zip(t.op, types,
-                                                                        strict=True)])
+    kinds = sorted({k for row in m.core_types for k in row})
+    kind_at = np.array([[kinds.index(k) for k in row] for row in m.core_types])
+    table = np.array([[op.tile_cycles.get(k, 0) for k in kinds] for op in problem.ops])
+    need = table[t.op, kind_at[t.row.clip(0, m.rows - 1), t.col.clip(0, m.cols - 1)]]
     bad = ((t.row < r0) | (t.row > r1) | (t.col < c0) | (t.col > c1) | (t.start < st)
            | (t.end > en) | (t.end - t.start < need) | (need == 0))
     for k in np.flatnonzero(bad)[:MAX_PER_CHECK]:
@@ -157,7 +161,7 @@ def _check_sram(problem: MappingProblem, s: Schedule) -> list[str]:
     if not len(t):
         return []
     core = t.row * m.cols + t.col
-    ws = np.array([problem.ops[o].sram_bytes_per_tile for o in t.op], dtype=np.int64)
+    ws = np.array([op.sram_bytes_per_tile for op in problem.ops], dtype=np.int64)[t.op]
     kc = np.concatenate([core, core])
     time = np.concatenate([t.start, t.end])
     delta = np.concatenate([ws, -ws])
@@ -190,10 +194,11 @@ def _check_hbm(problem: MappingProblem, s: Schedule) -> list[str]:
 
 def validate(problem: MappingProblem, schedule: Schedule) -> list[str]:
     """All violations of `schedule` against `problem` (empty list: valid)."""
-    errors = _check_placements(problem, schedule)
+    errors = _check_structure(problem, schedule)
     if errors:
         return errors
-    errors = _check_tiles(problem, schedule)
+    errors = _check_placements(problem, schedule)
+    errors += _check_tiles(problem, schedule)
     errors += _check_cores(problem, schedule)
     errors += _check_dependencies(problem, schedule)
     errors += _check_sram(problem, schedule)

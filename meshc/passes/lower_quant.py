@@ -137,7 +137,7 @@ class LowerQuantPass(ModulePass):
                 fail(f"lower-quant: {opt}={value} is not one of {', '.join(allowed)}")
         if self.group <= 0:
             fail(f"lower-quant: group must be positive, got {self.group}")
-        keep = keep_ops(tuple(self.keep))
+        keep = keep_ops((self.keep,) if isinstance(self.keep, str) else tuple(self.keep))
         if self.hw:
             self._check_hw()
         for f in functions(op):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import lcm
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
@@ -99,10 +100,9 @@ class _Tiler:
         self.hw, self.module, self.grain = hw, module, grain
         self.has_hbm = bool(hw.hbm_stacks)
         self.regions = read_regions(module, hw)
-        grid = {(r, c): t for r, c, t in hw.cores}
-        self.type_at = grid
+        self.type_at = {(r, c): t for r, c, t in hw.cores}
         self.exec_cache: dict[tuple[str, str], str] = {}
-        self.residency = {}
+        self.residency: dict[WeightOp, str] = {}
         resident: dict[str, int] = {}
         weights = unique_weights(module)
         for w in weights.values():
@@ -220,7 +220,7 @@ class _Tiler:
         cts = [hw.core_types[t] for t in types]
         align = array_alignment([(ct.array_rows, ct.array_cols, ct.dataflow or "")
                                  for ct in cts if ct.can_gemm and kind == GEMM])
-        lanes = max(ct.vector_lanes for ct in cts)
+        lanes = lcm(*(ct.vector_lanes for ct in cts))
         target = Target(align=align, lanes=lanes, budget_bytes=budget, n_cores=len(cores),
                         costs=tuple(HwCoreCost(ct, precision) for ct in cts),
                         link_bytes_per_cycle=hw.noc.link_bytes_per_cycle)

@@ -284,3 +284,48 @@ def test_tile_grain_never_breaks_the_sram_budget(tokens: int, k: int, n: int, hw
     assert op.work_per_tile()["sram_bytes"] <= budget
     g, s = [int(x) for x in op.grid.get_values()], [int(x) for x in op.tile_shape.get_values()]
     assert g[0] * s[0] >= tokens and g[1] * s[1] >= n and g[2] * s[2] >= k
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.integers(1, 5), cols=st.integers(2, 6), sram_kib=st.integers(64, 4096),
+       hidden=st.sampled_from([64, 128, 256]), ffn=st.integers(1, 64),
+       layers=st.integers(1, 4), policy=st.sampled_from(["shared", "disaggregate"]))
+def test_partition_shortfall_is_exact_on_random_meshes(rows: int, cols: int, sram_kib: int,
+                                                       hidden: int, ffn: int, layers: int,
+                                                       policy: str) -> None:
+    """A mesh of rows x cols cores with HBM along column 0: whether the MLP (or all)
+    weights fit 75% of their region's SRAM, and by how many bytes they miss it."""
+    import tempfile
+
+    import yaml
+
+    spec = yaml.safe_load((REPO / "meshc/hardware/presets/mesh-2x2.yaml").read_text())
+    spec["name"] = "random-mesh"
+    spec["mesh"].update(rows=rows, cols=cols)
+    spec["core_types"]["core"]["sram_bytes"] = sram_kib * 1024
+    spec["hbm"]["stacks"][0]["attach"] = [[r, 0] for r in range(rows)]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump(spec, f)
+    arch = Arch.model_validate({"name": "t", "hidden": hidden, "layers": layers, "heads": 2,
+                                "intermediate": 64 * ffn, "vocab": 256})
+    m = build(arch, ("decode",), Shape(1, 8, 8))
+    apply(m, f'partition-attn-mlp{{policy={policy} hw="{f.name}"}}')
+    Path(f.name).unlink()
+    f_ = 64 * ffn
+    mlp = layers * (3 * hidden * f_ * 2 + hidden * 2)
+    attn = layers * (4 * hidden * hidden * 2 + hidden * 2) + 2 * 256 * hidden * 2 + hidden * 2
+    regions = m.attributes["meshc.regions"].data  # type: ignore[attr-defined]
+    if policy == "shared":
+        need, region, what = mlp + attn, "shared", "Weights"
+    else:
+        need, region, what = mlp, "mlp", "MLP weights"
+    n_cores = len(regions[region].get_values()) // 2
+    hold = math.floor(n_cores * sram_kib * 1024 * 0.75)
+    note = m.attributes.get("meshc.partition_note")
+    if need <= hold:
+        assert note is None or region not in note.data  # type: ignore[attr-defined]
+    else:
+        assert isinstance(note, StringAttr)
+        assert f"{what} need {need:,} B but the {region} region's SRAM holds {hold:,} B" \
+            in note.data
+        assert f"short by {need - hold:,} B" in note.data
