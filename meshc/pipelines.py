@@ -15,10 +15,13 @@ from xdsl.utils.exceptions import DiagnosticException, PassFailedException, Veri
 from meshc.errors import MeshcError
 from meshc.registry import make_context, pass_factories
 
+BF16 = "lower-quant{weights=bf16 acts=bf16 kv=bf16}"  # f32 exports run at bf16, as the cores do
+
 
 def default(hw: str, mapper: str = "") -> str:
-    """One shared region, bf16, grain chosen per op, mapped with CP-SAT."""
+    """bf16, one shared region, grain chosen per op, mapped with CP-SAT."""
     return ",".join([
+        BF16,
         f"partition-attn-mlp{{policy=shared hw={hw}}}",
         f"tile-grain{{grain=auto hw={hw}}}",
         f"map-mesh{{hw={hw}{mapper}}}",
@@ -36,8 +39,9 @@ def quantized(hw: str, mapper: str = "") -> str:
 
 
 def disaggregated(hw: str, mapper: str = "") -> str:
-    """Attention on the cores next to HBM, the MLP on the rest with weights in SRAM."""
+    """bf16; attention on the cores next to HBM, the MLP on the rest with weights in SRAM."""
     return ",".join([
+        BF16,
         f"partition-attn-mlp{{policy=disaggregate hw={hw}}}",
         f"tile-grain{{grain=auto hw={hw}}}",
         f"map-mesh{{hw={hw}{mapper}}}",

@@ -43,7 +43,7 @@ def load_model(req: ModelRequest) -> ModuleOp:
     if suffix == ".onnx":
         from meshc.frontends.onnx import load as load_onnx
 
-        return load_onnx(path, dict(req.dims))
+        return load_onnx(path, dict(req.dims), _onnx_defaults(req.shape))
     if suffix == ".json" and hf.is_hf_config(_json_head(path)):
         arch = hf.load(path)
         return transformer.build(arch, _phases(arch.kind, req), req.shape)
@@ -53,6 +53,14 @@ def load_model(req: ModelRequest) -> ModuleOp:
         return load_spec(path, req.phases, req.shape)
     raise MeshcError(f"unknown model file type '{path.suffix}'", file=src,
                      hint="meshc reads .yaml/.json specs, config.json, .onnx and .mlir")
+
+
+def _onnx_defaults(shape: Shape) -> dict[str, int]:
+    """The symbolic dimension names torch's exporters use, bound from --batch, --seq and
+    --kv-len unless `--dim` binds them."""
+    return {"batch": shape.batch, "batch_size": shape.batch, "seq": shape.seq,
+            "sequence_length": shape.seq, "past_seq": shape.kv_len,
+            "past_sequence_length": shape.kv_len}
 
 
 def _phases(kind: str, req: ModelRequest) -> tuple[str, ...]:

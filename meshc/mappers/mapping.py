@@ -60,8 +60,9 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
     if out.plan is None:
         notes.append(f"CP-SAT returned no solution ({out.status}); returning HEFT's schedule")
         return result(heft_schedule, "FALLBACK", fell_back=True, notes=tuple(notes), **common)
+    assert out.raw is not None
     schedule = materialize(inst, out.plan)
-    errors = validate(problem, schedule)
+    errors = validate(problem, out.raw) or validate(problem, schedule)
     if errors:
         notes.append("CP-SAT schedule failed validation, returning HEFT's: " + "; ".join(
             errors[:3]))

@@ -112,7 +112,7 @@ class _LayerBuilder:
 def decoder_problem(
     rows: int = 4, cols: int = 4, *, grain: int = 128, layers: int = 1, seq: int = 512,
     kv_len: int | None = None, d_model: int = 4096, heads: int = 32, kv_heads: int = 8,
-    d_ff: int = 14336, head_groups: bool = True,
+    d_ff: int = 14336, head_groups: bool = False,
 ) -> MappingProblem:
     """`layers` decoder layers (Llama-3-8B shapes by default) processing `seq` tokens against a
     context of `kv_len` (default: seq) on a `split_mesh(rows, cols)`. With `head_groups`,

@@ -136,16 +136,20 @@ class MapMeshPass(ModulePass):
                                     wall_limit_s=self.wall, seed=self.seed,
                                     workers=self.workers, window_ops=self.window)
             regions = regions_of(op, hw)
+            resident = op.attributes.get("meshc.hbm_resident_bytes")
+            resident_bytes = resident.value.data if isinstance(resident, IntegerAttr) else 0
             for f in [o for o in op.ops if isinstance(o, func.FuncOp)]:
-                self._map(f, hw, regions, options)
+                self._map(f, hw, regions, options, resident_bytes)
         except MeshcError as e:
             raise PassFailedException(str(e)) from None
 
-    def _map(self, f: func.FuncOp, hw: Hardware, regions, options: MapperOptions) -> None:
+    def _map(self, f: func.FuncOp, hw: Hardware,
+             regions: dict[str, tuple[tuple[int, int], ...]], options: MapperOptions,
+             resident_bytes: int) -> None:
         ops = tiled_ops(f)
         if not ops:
             return
-        result = map_problem(extract_problem(f, hw, regions), options)
+        result = map_problem(extract_problem(f, hw, regions, resident_bytes), options)
         for p in result.schedule.ops:
             t = ops[p.op]
             t.properties["placement"] = int_array(p.rect)

@@ -26,19 +26,22 @@ from meshc.frontends.onnx.reader import build_graph, read_model
 __all__ = ["Layers", "load", "load_with_info"]
 
 
-def load(path: Path, dims: Mapping[str, int] | None = None) -> ModuleOp:
-    """Imports `path` as a verified module with one function, `graph`."""
-    return load_with_info(path, dims)[0]
+def load(path: Path, dims: Mapping[str, int] | None = None,
+         defaults: Mapping[str, int] | None = None) -> ModuleOp:
+    """Imports `path` as a verified module with one function, `graph`. `dims` binds
+    symbolic dimensions; `defaults` binds those of its names the model has and `dims`
+    leaves unbound."""
+    return load_with_info(path, dims, defaults)[0]
 
 
 def load_with_info(path: Path, dims: Mapping[str, int] | None = None,
-                   ) -> tuple[ModuleOp, Layers]:
+                   defaults: Mapping[str, int] | None = None) -> tuple[ModuleOp, Layers]:
     """`load`, plus what block tagging found (number of layers, and how)."""
     path = Path(path)
     model = read_model(path)
     graph = build_graph(model, str(path))
     del model
-    vals = Inference(graph, dict(dims or {})).run()
+    vals = Inference(graph, dict(dims or {}), defaults).run()
     try:
         fuser = Fuser(graph, vals)
         units = fuser.run()

@@ -79,9 +79,11 @@ def tensor_value(t: TensorProto) -> np.ndarray | None:
 class Inference:
     """Runs shape, dtype and value propagation over a checked graph."""
 
-    def __init__(self, graph: Graph, dims: Mapping[str, int]) -> None:
+    def __init__(self, graph: Graph, dims: Mapping[str, int],
+                 defaults: Mapping[str, int] | None = None) -> None:
         self.g = graph
         self.env = dict(dims)
+        self.defaults = dict(defaults or {})
         self.vals: dict[str, Val] = {}
         self._weight_values: dict[str, np.ndarray | None] = {}
 
@@ -134,6 +136,9 @@ class Inference:
             if not isinstance(v, int) or v <= 0:
                 raise MeshcError(f"--dim {k}={v}: a dimension must be a positive integer",
                                  file=self.g.path)
+        for n in sorted(set(needed) - set(self.env)):
+            if n in self.defaults:  # common names follow --batch, --seq, --kv-len
+                self.env[n] = self.defaults[n]
         unbound = sorted(set(needed) - set(self.env))
         if unbound:
             raise MeshcError(

@@ -26,6 +26,8 @@ from meshc.mappers.cpsat.solve import solve_window
 from meshc.mappers.instance import Instance, rescale
 from meshc.mappers.options import MapperOptions
 from meshc.mappers.plan import Plan, list_schedule
+from meshc.mappers.schedule import Schedule
+from meshc.mappers.tiles import materialize
 from meshc.mappers.windows import WindowSpec, window_chunks, window_spec
 
 MIN_WINDOW_DTIME = 0.05
@@ -33,9 +35,12 @@ MIN_WINDOW_DTIME = 0.05
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpsatOutcome:
-    """`plan` is in cycles (scale 1) or None when no solve returned a solution."""
+    """`plan` is in cycles (scale 1) or None when no solve returned a solution; `raw` is the
+    schedule exactly as CP-SAT (and the window composition) produced it, before re-timing,
+    for validation."""
 
     plan: Plan | None
+    raw: Schedule | None
     status: str
     scale: int
     windows_solved: int
@@ -112,12 +117,13 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
         notes.append("the wall-clock cap fired: this result is not reproducible")
     found = [s for s in statuses if s in ("OPTIMAL", "FEASIBLE")]
     if not found:
-        return CpsatOutcome(plan=None, status=statuses[-1] if statuses else "NOT_RUN",
+        return CpsatOutcome(plan=None, raw=None, status=statuses[-1] if statuses else "NOT_RUN",
                             scale=scale, windows_solved=solved, windows_accepted=accepted,
                             deterministic_time=dtime, wall_limit_hit=wall_hit,
                             notes=tuple(notes))
     proved = single and scale == 1 and statuses[0] == "OPTIMAL"
     final = list_schedule(inst1, incumbent.cand, incumbent.order())
-    return CpsatOutcome(plan=final, status="OPTIMAL" if proved else "FEASIBLE", scale=scale,
+    return CpsatOutcome(plan=final, raw=materialize(inst, incumbent),
+                        status="OPTIMAL" if proved else "FEASIBLE", scale=scale,
                         windows_solved=solved, windows_accepted=accepted,
                         deterministic_time=dtime, wall_limit_hit=wall_hit, notes=tuple(notes))
