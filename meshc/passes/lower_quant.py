@@ -19,7 +19,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from meshc.errors import MeshcError
-from meshc.hardware.precision import PRECISIONS, precision_rank, wider_of
+from meshc.hardware.precision import precision_rank, wider_of
 from meshc.ir.graph import (
     TFM,
     AttentionOp,
@@ -33,7 +33,6 @@ from meshc.ir.graph import (
     QuantizeOp,
     WeightOp,
 )
-from meshc.ir.work import precision_name
 from meshc.passes._common import (
     ATTR_REGION,
     fail,
@@ -41,6 +40,7 @@ from meshc.passes._common import (
     hardware,
     quantized_operands,
 )
+from meshc.passes._tile_ops import storage_precision
 
 WEIGHTS = ("bf16", "fp8", "int8", "int4")
 ACTS = ("bf16", "fp8", "int8")
@@ -54,20 +54,9 @@ def element_type(precision: str) -> Attribute:
             "int4": IntegerType(4)}[precision]
 
 
-def _prec(t: Attribute) -> str | None:
-    """The precision of a tensor type's elements when it is one meshc quantizes (not ids)."""
-    if not isinstance(t, TensorType):
-        return None
-    try:
-        p = precision_name(t.element_type)
-    except ValueError:
-        return None
-    return p if p in PRECISIONS else None
-
-
 def _narrowed(t: Attribute, target: str) -> Attribute:
     """`t` with `target` elements when that is narrower than its own, else `t`."""
-    p = _prec(t)
+    p = storage_precision(t)
     if p is None or precision_rank(target) >= precision_rank(p):
         return t
     assert isinstance(t, TensorType)
@@ -232,7 +221,7 @@ class _Activations:
     def _feed(self, user: Operation, index: int, t: Attribute) -> None:
         """Makes operand `index` of `user` have type `t`, converting it if needed."""
         v = user.operands[index]
-        if v.type == t or _prec(v.type) is None or _prec(t) is None:
+        if v.type == t or storage_precision(v.type) is None or storage_precision(t) is None:
             return
         key = (v, t)
         if key not in self.converted:
@@ -240,7 +229,8 @@ class _Activations:
             layer, block = (user.layer, user.block) if isinstance(user, GraphOp) else \
                 _near(v)
             props = {"layer": layer, "block": block}
-            narrower = precision_rank(_prec(t) or "") < precision_rank(_prec(v.type) or "")
+            narrower = (precision_rank(storage_precision(t) or "")
+                        < precision_rank(storage_precision(v.type) or ""))
             if narrower:
                 width = t.get_shape()[-1]
                 grp = min(self.p.group, width) if isinstance(user, KvAppendOp) else width

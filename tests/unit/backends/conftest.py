@@ -19,6 +19,7 @@ from meshc.result import (
     PhaseResult,
     TransferRecord,
 )
+from meshc.sim.replay import xy_route
 
 CLOCK = 1e9
 HBM_BPS = 1e11
@@ -26,16 +27,7 @@ PEAK = 4 * 2 * 64 * CLOCK  # 4 cores x 64 MACs/cycle x 2 FLOP
 
 
 def xy_links(src: tuple[int, int], dst: tuple[int, int]):
-    links, (r, c) = [], src
-    while c != dst[1]:
-        nc = c + (1 if dst[1] > c else -1)
-        links.append(((r, c), (r, nc)))
-        c = nc
-    while r != dst[0]:
-        nr = r + (1 if dst[0] > r else -1)
-        links.append(((r, c), (nr, c)))
-        r = nr
-    return tuple(links)
+    return tuple(xy_route(src, dst))
 
 
 def _phase(name: str, tokens: int, layers: int, mesh: tuple[int, int], scale: float,
