@@ -12,6 +12,7 @@ import resource
 import time
 
 from meshc.driver import CompileOptions, compile_model
+from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest
 from meshc.frontends.transformer import Shape
 from meshc.hardware import preset_names
@@ -30,8 +31,12 @@ def main() -> None:
             print(f"{model:12s} {hw:14s} (no such preset: skipped)")
             continue
         t0 = time.perf_counter()
-        r = compile_model(ModelRequest(model, ("prefill", "decode"), Shape(1, 2048, 2048)), hw,
-                          CompileOptions(mapper=args.mapper))
+        try:
+            r = compile_model(ModelRequest(model, ("prefill", "decode"), Shape(1, 2048, 2048)),
+                              hw, CompileOptions(mapper=args.mapper))
+        except MeshcError as e:  # e.g. a 70B model does not fit one chip's HBM
+            print(f"{model:12s} {hw:14s} does not fit ({time.perf_counter() - t0:.2f} s): {e}")
+            continue
         dt = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{model:12s} {hw:14s} {dt:14.2f} {rss:12.0f} "

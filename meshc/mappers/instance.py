@@ -31,6 +31,8 @@ class OpTable:
     dur_cycles: IntArray
     dur: IntArray  # units
     hbm: IntArray  # HBM share of HBM_SHARES
+    busy: IntArray  # cycles until the busiest core of the candidate finished its tiles
+    work: IntArray  # core-cycles of tile compute on the candidate (no idle, no HBM stretch)
 
     @property
     def area(self) -> IntArray:
@@ -66,6 +68,7 @@ def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
     keep = _undominated(op, every, every_dur)
     rects = tuple(every[k] for k in keep)
     dur_c = np.array([every_dur[k] for k in keep], dtype=np.int64)
+    per_core = [_tile_cycles_per_core(op, r, problem) for r in rects]
     return OpTable(
         rects=rects,
         geom=np.array([r.as_tuple() for r in rects], dtype=np.int64).reshape(-1, 4),
@@ -74,7 +77,17 @@ def _op_table(problem: MappingProblem, i: int, scale: int) -> OpTable:
         dur_cycles=dur_c,
         dur=_ceil_div(dur_c, scale),
         hbm=np.array([hbm_share(op, int(d), m) for d in dur_c], dtype=np.int64),
+        busy=np.array([max(c) for c in per_core], dtype=np.int64),
+        work=np.array([sum(c) for c in per_core], dtype=np.int64),
     )
+
+
+def _tile_cycles_per_core(op: Op, rect: Rect, problem: MappingProblem) -> list[int]:
+    """Compute cycles of each core of `rect` under the spreading rule (tiles.py)."""
+    c = rect.n_cores
+    base, extra = divmod(op.n_tiles, c)
+    return [(base + (j < extra)) * op.tile_cycles[problem.machine.core_type(k)]
+            for j, k in enumerate(rect.cores())]
 
 
 def _signature(problem: MappingProblem, i: int) -> tuple[object, ...]:
@@ -173,7 +186,7 @@ def rescale(inst: Instance, scale: int) -> Instance:
         if id(t) not in scaled:
             scaled[id(t)] = OpTable(rects=t.rects, geom=t.geom, n_cores=t.n_cores, cores=t.cores,
                                     dur_cycles=t.dur_cycles, dur=_ceil_div(t.dur_cycles, scale),
-                                    hbm=t.hbm)
+                                    hbm=t.hbm, busy=t.busy, work=t.work)
     return Instance(problem=inst.problem, scale=scale, ops=tuple(scaled[id(t)] for t in inst.ops),
                     in_edges=inst.in_edges, out_edges=inst.out_edges,
                     src_bytes=inst.src_bytes, dst_bytes=inst.dst_bytes)

@@ -54,6 +54,7 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
     out = improve(inst, heft_plan, bounds["model_bound"], options)
     common = {"scale": out.scale, "windows_solved": out.windows_solved,
               "windows_accepted": out.windows_accepted,
+              "windows_replicated": out.windows_replicated,
               "deterministic_time": round(out.deterministic_time, 6),
               "wall_limit_hit": out.wall_limit_hit}
     notes = list(out.notes)

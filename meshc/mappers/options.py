@@ -18,7 +18,7 @@ class MapperOptions:
 
     * `mapper`: "cpsat" (HEFT, then CP-SAT improving it) or "heft" (HEFT only).
     * `time_budget`: CP-SAT deterministic time, summed over all window solves (each window
-      gets at least 0.05). It is not seconds: on these models one unit took 10-60 s of wall
+      gets at least 0.02). It is not seconds: on these models one unit took 2-60 s of wall
       time on the 2-core development machine.
     * `wall_limit_s`: wall-clock safety cap over the whole CP-SAT phase. When it fires, the
       result is still valid but no longer reproducible, and `stats.wall_limit_hit` says so.
@@ -40,7 +40,7 @@ class MapperOptions:
     seed: int = 0
     workers: int = 2
     window_ops: int = 12
-    max_horizon_units: int = 1_000_000
+    max_horizon_units: int = 10_000_000
     disabled_families: tuple[str, ...] = ("area",)
 
     def __post_init__(self) -> None:
@@ -77,6 +77,7 @@ class MappingStats:
     scale: int = 1
     windows_solved: int = 0
     windows_accepted: int = 0
+    windows_replicated: int = 0
     deterministic_time: float = 0.0
     notes: tuple[str, ...] = field(default=())
 

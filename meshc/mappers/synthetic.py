@@ -24,7 +24,9 @@ MACS = {"attn": 2048, "mlp": 4096}
 VECTOR_LANES = 64
 
 
-def split_mesh(rows: int, cols: int) -> tuple[Machine, dict[str, tuple[tuple[int, int], ...]]]:
+def split_mesh(rows: int, cols: int, hbm_gib: int = 80) -> tuple[
+    Machine, dict[str, tuple[tuple[int, int], ...]]
+]:
     """A rows x cols mesh with attention cores on the edge columns, and its regions."""
     edge = {0, cols - 1}
     types = tuple(tuple("attn" if c in edge else "mlp" for c in range(cols))
@@ -34,7 +36,7 @@ def split_mesh(rows: int, cols: int) -> tuple[Machine, dict[str, tuple[tuple[int
     machine = Machine(rows=rows, cols=cols, core_types=types,
                       sram_bytes={"attn": 2 << 20, "mlp": 1 << 20}, clock_hz=1e9,
                       link_bytes_per_cycle=32.0, router_latency_cycles=2, hbm_ports=ports,
-                      hbm_capacity_bytes=80 << 30)
+                      hbm_capacity_bytes=hbm_gib << 30)
     cores = [(r, c) for r in range(rows) for c in range(cols)]
     regions = {
         "all": tuple(cores),
@@ -112,13 +114,13 @@ class _LayerBuilder:
 def decoder_problem(
     rows: int = 4, cols: int = 4, *, grain: int = 128, layers: int = 1, seq: int = 512,
     kv_len: int | None = None, d_model: int = 4096, heads: int = 32, kv_heads: int = 8,
-    d_ff: int = 14336, head_groups: bool = False,
+    d_ff: int = 14336, head_groups: bool = False, hbm_gib: int = 80,
 ) -> MappingProblem:
     """`layers` decoder layers (Llama-3-8B shapes by default) processing `seq` tokens against a
     context of `kv_len` (default: seq) on a `split_mesh(rows, cols)`. With `head_groups`,
     attention is one scores -> softmax -> pv chain per KV head (as partition-attn-mlp splits
     it); otherwise one fused attention op."""
-    machine, regions = split_mesh(rows, cols)
+    machine, regions = split_mesh(rows, cols, hbm_gib)
     b = _LayerBuilder(seq, grain, kv_len if kv_len is not None else seq)
     hd = d_model // heads
     kvd = kv_heads * hd

@@ -127,7 +127,7 @@ class MapMeshPass(ModulePass):
     wall: float = 300.0
     seed: int = 0
     workers: int = 2
-    window: int = 120
+    window: int = 12
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         try:

@@ -5,10 +5,15 @@
 3. If all ops fit in one window: one solve of the whole problem with the full budget.
    Otherwise: passes over windows of consecutive layers (odd passes shifted by half a window),
    each window solved with the rest fixed or re-timed (windows.py); a window's result is kept
-   only if the whole plan's makespan improves. Each window gets
-   max(MIN_WINDOW_DTIME, time_budget / number of windows); the first pass visits every window
-   (so it may exceed `time_budget`), later passes run while budget remains and stop after a
-   pass (the second or later) that improves nothing, or when the wall-clock cap fires.
+   only if the whole plan's makespan improves. When a window improves, its placement is also
+   tried on every later window of the same shape (identical layers): all of them take the
+   solved window's rectangles, the plan is re-timed, and it is kept if the makespan improves;
+   those windows are then skipped in that pass. A window whose shape already failed to improve
+   in the pass is skipped too (identical layers in the same situation). Each solve gets
+   max(MIN_WINDOW_DTIME, time_budget / number of windows) deterministic time; the first pass
+   visits every window (so it may exceed `time_budget`), later passes run while budget
+   remains; the search stops after a pass (the second or later) that improves nothing, when
+   the plan reaches the lower bound, or when the wall-clock cap fires.
 4. The best plan is re-timed in cycles in its start order, which removes rounding slack and
    never delays an op.
 
@@ -20,9 +25,9 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from meshc.mappers.cpsat.solve import solve_window
+from meshc.mappers.cpsat.solve import SolveRequest, solve_window
 from meshc.mappers.instance import Instance, rescale
 from meshc.mappers.options import MapperOptions
 from meshc.mappers.plan import Plan, list_schedule
@@ -30,7 +35,7 @@ from meshc.mappers.schedule import Schedule
 from meshc.mappers.tiles import materialize
 from meshc.mappers.windows import WindowSpec, window_chunks, window_spec
 
-MIN_WINDOW_DTIME = 0.05
+MIN_WINDOW_DTIME = 0.02
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,9 +50,80 @@ class CpsatOutcome:
     scale: int
     windows_solved: int
     windows_accepted: int
+    windows_replicated: int
     deterministic_time: float
     wall_limit_hit: bool
     notes: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Search:
+    """Mutable state of one LNS run (internal)."""
+
+    inst: Instance
+    options: MapperOptions
+    incumbent: Plan
+    deadline: float
+    z_lower: int
+    spent: float = 0.0
+    dtime: float = 0.0
+    solved: int = 0
+    accepted: int = 0
+    replicated: int = 0
+    wall_hit: bool = False
+    statuses: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def solve(self, ops: tuple[int, ...], step: float) -> dict[int, tuple[int, int]] | None:
+        """Solve one window; keep its result if the whole plan improves. Returns the
+        decisions when they were kept."""
+        wall_left = self.deadline - time.perf_counter()
+        self.spent += step
+        spec = window_spec(self.inst, self.incumbent, ops)
+        res = solve_window(SolveRequest(
+            inst=self.inst, spec=spec, incumbent=self.incumbent, z_lower=self.z_lower,
+            dtime=step, wall_s=wall_left, seed=self.options.seed, workers=self.options.workers,
+            disabled=self.options.disabled_families))
+        self.solved += 1
+        self.dtime += res.deterministic_time
+        self.wall_hit = self.wall_hit or res.wall_limit_hit
+        self.statuses.append(res.status)
+        if res.retried_after:
+            self.notes.append(f"window {self.solved}: OR-Tools {res.retried_after}, solved "
+                              "again with one worker, no interleaving")
+        if res.decisions is None:
+            self.notes.append(f"window {self.solved} ({len(spec.ops)} ops): {res.status}, "
+                              "no solution")
+            return None
+        plan = _compose(self.inst, self.incumbent, spec, res.decisions)
+        if plan.makespan(self.inst) >= self.incumbent.makespan(self.inst):
+            return None
+        self.incumbent = plan
+        self.accepted += 1
+        return res.decisions
+
+    def replicate(self, ops: tuple[int, ...], targets: list[tuple[int, ...]]) -> bool:
+        """Give every target window the rectangles of window `ops` (op by op, in id order);
+        keep it if the re-timed plan improves."""
+        cand = self.incumbent.cand.copy()
+        for target in targets:
+            for mine, theirs in zip(ops, target, strict=True):
+                cand[theirs] = cand[mine]
+        plan = list_schedule(self.inst, cand, self.incumbent.order())
+        if plan.makespan(self.inst) >= self.incumbent.makespan(self.inst):
+            return False
+        self.incumbent = plan
+        self.replicated += len(targets)
+        return True
+
+
+def _shape(inst: Instance, ops: tuple[int, ...]) -> tuple[object, ...]:
+    """Windows of equal shape have the same op tables in id order and the same inner edges."""
+    pos = {op: k for k, op in enumerate(ops)}
+    edges = inst.problem.edges
+    inner = sorted((pos[edges[e].src], pos[edges[e].dst], edges[e].bytes)
+                   for i in ops for e in inst.out_edges[i] if edges[e].dst in pos)
+    return tuple(id(inst.ops[i]) for i in ops), tuple(inner)
 
 
 def _compose(inst: Instance, incumbent: Plan, spec: WindowSpec,
@@ -64,66 +140,67 @@ def choose_scale(horizon_cycles: int, max_units: int) -> int:
     return max(1, math.ceil(horizon_cycles / max_units))
 
 
+def _one_pass(search: _Search, chunks: list[tuple[int, ...]], per_window: float,
+              first_pass: bool) -> bool:
+    """Solve (or replicate into) every window once; whether anything improved."""
+    budget = search.options.time_budget
+    shapes = [_shape(search.inst, ops) for ops in chunks]
+    skip: set[int] = set()
+    failed: set[object] = set()
+    improved = False
+    for k, ops in enumerate(chunks):
+        if k in skip or shapes[k] in failed:
+            continue
+        if not first_pass and search.spent + MIN_WINDOW_DTIME > budget:
+            break
+        if search.wall_hit or time.perf_counter() >= search.deadline:
+            search.wall_hit = True
+            break
+        step = per_window if first_pass else min(per_window, budget - search.spent)
+        if search.solve(ops, step) is None:
+            failed.add(shapes[k])
+            continue
+        improved = True
+        later = [j for j in range(k + 1, len(chunks)) if shapes[j] == shapes[k]]
+        if later and search.replicate(ops, [chunks[j] for j in later]):
+            skip.update(later)
+    return improved
+
+
 def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
             options: MapperOptions) -> CpsatOutcome:
     """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
-    deadline = time.perf_counter() + options.wall_limit_s
     scale = choose_scale(heft_plan.makespan(inst1), options.max_horizon_units)
     inst = rescale(inst1, scale)
     incumbent = list_schedule(inst, heft_plan.cand, heft_plan.order())
     chunks = window_chunks(inst, incumbent, options.window_ops)
     single = len(chunks) == 1
-    budget = options.time_budget
-    per_window = budget if single else max(MIN_WINDOW_DTIME, budget / len(chunks))
-    spent = dtime = 0.0
-    solved = accepted = 0
-    wall_hit = False
-    statuses: list[str] = []
-    notes: list[str] = []
+    search = _Search(inst=inst, options=options, incumbent=incumbent,
+                     deadline=time.perf_counter() + options.wall_limit_s,
+                     z_lower=-(-model_bound // scale) if single else 0)
+    per_window = options.time_budget if single else max(
+        MIN_WINDOW_DTIME, options.time_budget / len(chunks))
     n_pass = 0
-    while not wall_hit:
-        if n_pass:
-            first = options.window_ops // 2 if n_pass % 2 else None
-            chunks = window_chunks(inst, incumbent, options.window_ops, first)
-        improved = False
-        for ops in chunks:
-            if n_pass and spent + MIN_WINDOW_DTIME > budget:
-                break
-            wall_left = deadline - time.perf_counter()
-            if wall_left <= 0:
-                wall_hit = True
-                break
-            step = per_window if not n_pass else min(per_window, budget - spent)
-            spent += step
-            spec = window_spec(inst, incumbent, ops)
-            res = solve_window(inst, spec, incumbent, z_lower=-(-model_bound // scale) if single
-                               else 0, dtime=step, wall_s=wall_left, seed=options.seed,
-                               workers=options.workers, disabled=options.disabled_families)
-            solved += 1
-            dtime += res.deterministic_time
-            wall_hit = wall_hit or res.wall_limit_hit
-            statuses.append(res.status)
-            if res.decisions is None:
-                notes.append(f"window {solved} ({len(spec.ops)} ops): {res.status}, no solution")
-                continue
-            plan = _compose(inst, incumbent, spec, res.decisions)
-            if plan.makespan(inst) < incumbent.makespan(inst):
-                incumbent, improved = plan, True
-                accepted += 1
+    while True:
+        improved = _one_pass(search, chunks, per_window, first_pass=n_pass == 0)
         n_pass += 1
-        if single or spent + MIN_WINDOW_DTIME > budget or (not improved and n_pass >= 2):
+        done = search.incumbent.makespan(inst) * scale <= model_bound
+        if (single or done or search.wall_hit or (not improved and n_pass >= 2)
+                or search.spent + MIN_WINDOW_DTIME > options.time_budget):
             break
-    if wall_hit:
+        first = options.window_ops // 2 if n_pass % 2 else None
+        chunks = window_chunks(inst, search.incumbent, options.window_ops, first)
+    notes = list(search.notes)
+    if search.wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
-    found = [s for s in statuses if s in ("OPTIMAL", "FEASIBLE")]
-    if not found:
-        return CpsatOutcome(plan=None, raw=None, status=statuses[-1] if statuses else "NOT_RUN",
-                            scale=scale, windows_solved=solved, windows_accepted=accepted,
-                            deterministic_time=dtime, wall_limit_hit=wall_hit,
-                            notes=tuple(notes))
-    proved = single and scale == 1 and statuses[0] == "OPTIMAL"
-    final = list_schedule(inst1, incumbent.cand, incumbent.order())
-    return CpsatOutcome(plan=final, raw=materialize(inst, incumbent),
-                        status="OPTIMAL" if proved else "FEASIBLE", scale=scale,
-                        windows_solved=solved, windows_accepted=accepted,
-                        deterministic_time=dtime, wall_limit_hit=wall_hit, notes=tuple(notes))
+    common = {"scale": scale, "windows_solved": search.solved,
+              "windows_accepted": search.accepted, "windows_replicated": search.replicated,
+              "deterministic_time": search.dtime, "wall_limit_hit": search.wall_hit,
+              "notes": tuple(notes)}
+    if not any(s in ("OPTIMAL", "FEASIBLE") for s in search.statuses):
+        status = search.statuses[-1] if search.statuses else "NOT_RUN"
+        return CpsatOutcome(plan=None, raw=None, status=status, **common)  # type: ignore[arg-type]
+    proved = single and scale == 1 and search.statuses[0] == "OPTIMAL"
+    final = list_schedule(inst1, search.incumbent.cand, search.incumbent.order())
+    return CpsatOutcome(plan=final, raw=materialize(inst, search.incumbent),  # type: ignore[arg-type]
+                        status="OPTIMAL" if proved else "FEASIBLE", **common)
