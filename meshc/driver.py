@@ -33,7 +33,7 @@ class CompileOptions:
     pipeline: str = "default"  # a named pipeline (meshc.pipelines.PIPELINES)
     passes: str = ""  # an explicit pass list instead of the named pipeline
     mapper: str = "cpsat"
-    budget: float = 2.0  # CP-SAT deterministic time
+    budget: float = 0.5  # CP-SAT deterministic time (see docs/mapper.md: ~5-30 s per unit)
     seed: int = 0
     workers: int = 2
 

@@ -19,7 +19,7 @@ DEFAULT_BACKENDS = "report,schedule,trace,program,plots"
 @click.option("-p", "--passes", default="", help="Explicit pass list (overrides --pipeline).")
 @click.option("--mapper", type=click.Choice(["cpsat", "heft"]), default="cpsat",
               show_default=True)
-@click.option("--budget", type=float, default=2.0, show_default=True,
+@click.option("--budget", type=float, default=0.5, show_default=True,
               help="CP-SAT deterministic time budget.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--backend", "backends", default=DEFAULT_BACKENDS, show_default=True,

@@ -49,6 +49,12 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
 
     if options.mapper == "heft":
         return result(heft_schedule, "HEFT", fell_back=False, wall_limit_hit=False)
+    gap = heft_schedule.makespan / max(1, bounds["model_bound"]) - 1
+    if gap <= options.near_bound:  # no search can gain more than the gap: spend no solver time
+        status = "OPTIMAL" if gap <= 0 else "FEASIBLE"
+        note = f"HEFT is within {gap:.2%} of the lower bound; CP-SAT not run"
+        return result(heft_schedule, status, fell_back=False, wall_limit_hit=False,
+                      notes=(note,))
     from meshc.mappers.cpsat import improve  # ortools is loaded only when CP-SAT is asked for
 
     out = improve(inst, heft_plan, bounds["model_bound"], options)

@@ -28,6 +28,8 @@ class MapperOptions:
       about a second; larger ones only CP-SAT's LNS workers, at far more wall time per unit.
     * `max_horizon_units`: CP-SAT works in time units of `scale` cycles with the horizon at
       most this many units; schedules are returned in cycles.
+    * `near_bound`: when HEFT is within this fraction of the lower bound, CP-SAT is not run
+      (it could gain at most that much); negative to always run it.
     * `disabled_families`: CP-SAT constraint families to leave out, among `FAMILIES`. The
       redundant "area" family is off by default (it made search 7x slower per unit of
       deterministic time on the bench problems and found nothing more). Leaving out a
@@ -41,6 +43,7 @@ class MapperOptions:
     workers: int = 2
     window_ops: int = 12
     max_horizon_units: int = 10_000_000
+    near_bound: float = 0.005
     disabled_families: tuple[str, ...] = ("area",)
 
     def __post_init__(self) -> None:

@@ -123,7 +123,7 @@ class MapMeshPass(ModulePass):
 
     hw: str = "mesh-4x4"
     mapper: str = "cpsat"
-    budget: float = 2.0
+    budget: float = 0.5
     wall: float = 300.0
     seed: int = 0
     workers: int = 2

@@ -123,7 +123,8 @@ def test_windows_improve_and_stay_deterministic() -> None:
 
 def test_invalid_cpsat_result_falls_back_to_heft() -> None:
     p = problem(machine(1, 1), [OpSpec(2, 10), OpSpec(3, 10)], [])
-    res = map_problem(p, MapperOptions(time_budget=0.2, disabled_families=("no_overlap", "area")))
+    res = map_problem(p, MapperOptions(time_budget=0.2, near_bound=-1,
+                                       disabled_families=("no_overlap", "area")))
     assert res.stats.status == "FALLBACK" and res.stats.fell_back
     assert any("failed validation" in n for n in res.stats.notes)
     assert res.schedule.makespan == res.stats.heft_makespan
@@ -132,7 +133,7 @@ def test_invalid_cpsat_result_falls_back_to_heft() -> None:
 
 def test_wall_cap_falls_back_and_says_so() -> None:
     p = decoder_problem(4, 4)
-    res = map_problem(p, MapperOptions(wall_limit_s=1e-9))
+    res = map_problem(p, MapperOptions(wall_limit_s=1e-9, near_bound=-1))
     assert res.stats.status == "FALLBACK" and res.stats.wall_limit_hit
     assert res.schedule.makespan == res.stats.heft_makespan
 
@@ -152,3 +153,12 @@ def test_a_native_abort_in_cpsat_only_costs_the_window(
     assert res.stats.status == "FALLBACK" and res.stats.fell_back
     assert any("CRASHED" in n for n in res.stats.notes)
     assert validate(p, res.schedule) == []
+
+
+def test_heft_at_the_bound_skips_the_solver() -> None:
+    p = problem(machine(1, 1), [OpSpec(2, 10), OpSpec(3, 10)], [])
+    res = map_problem(p, MapperOptions(time_budget=0.2))
+    assert res.stats.status == "OPTIMAL" and not res.stats.fell_back
+    assert res.stats.deterministic_time == 0 and res.stats.windows_solved == 0
+    assert any("CP-SAT not run" in n for n in res.stats.notes)
+    assert res.schedule.makespan == res.stats.heft_makespan == res.stats.lower_bound
