@@ -41,7 +41,8 @@ class CompileOptions:
 def pass_list(hw: str, opts: CompileOptions) -> str:
     if opts.passes:
         return opts.passes
-    extra = f" mapper={opts.mapper} budget={opts.budget} seed={opts.seed} workers={opts.workers}"
+    extra = (f" mapper={opts.mapper} budget={opts.budget} seed={opts.seed} "
+             f"workers={opts.workers} timings=true")
     return pipelines.pipeline_spec(opts.pipeline, hw, extra)
 
 
@@ -139,6 +140,7 @@ def _mapper_stats(f: func.FuncOp, clock: float) -> MapperStats:
     return MapperStats(
         solver=d["solver"].data, status=d["status"].data,  # type: ignore[attr-defined]
         makespan_s=num("makespan") / clock, heft_makespan_s=num("heft_makespan") / clock,
-        lower_bound_s=num("lower_bound") / clock, solve_time_s=num("solve_time_s"),
+        lower_bound_s=num("lower_bound") / clock,
+        solve_time_s=num("solve_time_s") if "solve_time_s" in d else 0.0,
         fell_back=bool(d["fell_back"].value.data),  # type: ignore[attr-defined]
         wall_limit_hit=bool(d["wall_limit_hit"].value.data))  # type: ignore[attr-defined]
