@@ -6,6 +6,7 @@ import click
 
 from meshc.commands.model import model_options, request
 from meshc.errors import MeshcError
+from meshc.result import CompileResult
 
 DEFAULT_BACKENDS = "report,schedule,trace,program,plots"
 
@@ -56,24 +57,27 @@ def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tu
     _summary(result, out)
 
 
-def _summary(result, out: str) -> None:
+def _summary(result: CompileResult, out: str) -> None:
+    """A table that fits 80 columns: the figures people look at first."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    from meshc.backends.report import fmt_pj, fmt_s
+
     t = Table(title=f"{result.model} on {result.hardware} "
-                    f"({result.mesh[0]}x{result.mesh[1]} cores)")
-    for col in ("phase", "latency", "tokens/s", "pJ/token", "utilization", "idle compute",
-                "mapper", "sim / lower bound"):
+                    f"({result.mesh[0]}x{result.mesh[1]} cores)", box=box.SIMPLE_HEAD)
+    for col in ("phase", "latency", "tokens/s", "pJ/token", "util", "idle", "mapper",
+                "sim/LB"):
         t.add_column(col, justify="right")
     for p in result.phases:
         ratio = p.latency_s / p.lower_bound_s if p.lower_bound_s else float("nan")
-        t.add_row(p.name, f"{p.latency_s * 1e3:.3f} ms", f"{p.tokens_per_s:,.1f}",
-                  f"{p.pj_per_token:.4g}", f"{p.compute_utilization:.1%}",
-                  f"{p.idle_compute_fraction:.1%}",
-                  f"{p.mapper.solver}/{p.mapper.status}", f"{ratio:.2f}x")
+        t.add_row(p.name, fmt_s(p.latency_s), f"{p.tokens_per_s:,.0f}", fmt_pj(p.pj_per_token),
+                  f"{p.compute_utilization:.1%}", f"{p.idle_compute_fraction:.1%}",
+                  p.mapper.status.lower(), f"{ratio:.2f}x")
     console = Console()
     console.print(t)
     ratio = result.decode_over_prefill_cost_per_token
     if ratio is not None:
         console.print(f"a decode token costs {ratio:.1f}x the energy of a prefill token")
-    console.print(f"wrote {out}/ in {result.compile_time_s:.1f} s")
+    console.print(f"wrote {out}/ (report.md, report.json, ...) in {result.compile_time_s:.1f} s")
