@@ -67,7 +67,7 @@ def _summary(result: CompileResult, out: str) -> None:
 
     t = Table(title=f"{result.model} on {result.hardware} "
                     f"({result.mesh[0]}x{result.mesh[1]} cores)", box=box.SIMPLE_HEAD)
-    for col in ("phase", "latency", "tokens/s", "pJ/token", "util", "idle", "mapper",
+    for col in ("phase", "latency", "tokens/s", "per token", "util", "idle", "mapper",
                 "sim/LB"):
         t.add_column(col, justify="right")
     for p in result.phases:
