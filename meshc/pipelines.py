@@ -80,8 +80,9 @@ def apply(module: ModuleOp, spec: str,
             module.verify()
         except (PassFailedException, VerifyException, DiagnosticException) as e:
             lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-            raise MeshcError(lines[-1] if lines else type(e).__name__, where=f"pass {p.name}") \
-                from None
+            msg = lines[-1] if lines else type(e).__name__
+            msg = msg.removeprefix(f"{p.name}: ")  # the place already names the pass
+            raise MeshcError(msg, where=f"pass {p.name}") from None
         if after_each is not None:
             after_each(p, module)
     return module
