@@ -47,7 +47,8 @@ class Transfer:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TileArrays:
-    """One row per tile, ordered by (op, tile index): read-only int64 arrays."""
+    """One row per tile, ordered by (op, tile index): read-only arrays (int32 op, row, col;
+    int64 start, end)."""
 
     op: np.ndarray
     row: np.ndarray
@@ -57,7 +58,9 @@ class TileArrays:
 
     def __post_init__(self) -> None:
         for name in ("op", "row", "col", "start", "end"):
-            arr = np.array(getattr(self, name), dtype=np.int64)
+            # ids and coordinates fit 32 bits; cycles may not. Halves a big schedule's memory.
+            dtype = np.int64 if name in ("start", "end") else np.int32
+            arr = np.asarray(getattr(self, name), dtype=dtype)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 

@@ -32,9 +32,9 @@ def spread_tiles(
     cycles = np.array([op.tile_cycles[m.core_type(x)] for x in rect.cores()], dtype=np.int64)
     t0 = start + wave * period
     return (
-        np.full(op.n_tiles, op_id, dtype=np.int64),
-        rect.r0 + core // rect.width,
-        rect.c0 + core % rect.width,
+        np.full(op.n_tiles, op_id, dtype=np.int32),
+        (rect.r0 + core // rect.width).astype(np.int32),
+        (rect.c0 + core % rect.width).astype(np.int32),
         t0,
         t0 + cycles[core],
     )

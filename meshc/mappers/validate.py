@@ -24,6 +24,7 @@ from meshc.mappers.problem import MappingProblem
 from meshc.mappers.schedule import OpPlacement, Schedule
 
 MAX_PER_CHECK = 10
+CHUNK = 1 << 21  # tiles checked at once
 
 
 def _rect_cores(p: OpPlacement) -> list[tuple[int, int]]:
@@ -79,19 +80,34 @@ def _check_tiles(problem: MappingProblem, s: Schedule) -> list[str]:
     if out or not len(t):
         return out
     place = sorted(s.ops, key=lambda p: p.op)
-    r0, c0, r1, c1, st, en = (np.array([getattr(p, f) for p in place])[t.op]
-                              for f in ("r0", "c0", "r1", "c1", "start", "end"))
+    fields = np.array([[getattr(p, f) for f in ("r0", "c0", "r1", "c1", "start", "end")]
+                       for p in place], dtype=np.int64)
     kinds = sorted({k for row in m.core_types for k in row})
     kind_at = np.array([[kinds.index(k) for k in row] for row in m.core_types])
     table = np.array([[op.tile_cycles.get(k, 0) for k in kinds] for op in problem.ops])
-    need = table[t.op, kind_at[t.row.clip(0, m.rows - 1), t.col.clip(0, m.cols - 1)]]
-    bad = ((t.row < r0) | (t.row > r1) | (t.col < c0) | (t.col > c1) | (t.start < st)
-           | (t.end > en) | (t.end - t.start < need) | (need == 0))
-    for k in np.flatnonzero(bad)[:MAX_PER_CHECK]:
-        out.append(f"tile {k} of op {problem.ops[t.op[k]].name} on core ({t.row[k]}, "
-                   f"{t.col[k]}) [{t.start[k]}, {t.end[k]}) leaves its op's rectangle or span "
-                   f"or is shorter than {need[k]} cycles")
+    for lo in range(0, len(t), CHUNK):  # chunks bound the memory of million-tile schedules
+        sl = slice(lo, lo + CHUNK)
+        op, row, col, start, end = t.op[sl], t.row[sl], t.col[sl], t.start[sl], t.end[sl]
+        r0, c0, r1, c1, st, en = fields[op].T
+        need = table[op, kind_at[row.clip(0, m.rows - 1), col.clip(0, m.cols - 1)]]
+        bad = ((row < r0) | (row > r1) | (col < c0) | (col > c1) | (start < st)
+               | (end > en) | (end - start < need) | (need == 0))
+        for k in np.flatnonzero(bad)[:MAX_PER_CHECK - len(out)]:
+            out.append(f"tile {lo + k} of op {problem.ops[op[k]].name} on core ({row[k]}, "
+                       f"{col[k]}) [{start[k]}, {end[k]}) leaves its op's rectangle or span "
+                       f"or is shorter than {need[k]} cycles")
+        if len(out) >= MAX_PER_CHECK:
+            break
     return out
+
+
+def _by_core(problem: MappingProblem, s: Schedule) -> list[np.ndarray]:
+    """Tile indices grouped by core (one array per core that runs tiles), in tile order."""
+    t = s.tiles
+    core = t.row * problem.machine.cols + t.col
+    order = np.argsort(core, kind="stable")
+    bounds = np.flatnonzero(np.diff(core[order])) + 1
+    return np.split(order, bounds)
 
 
 def _overlaps(
@@ -107,11 +123,13 @@ def _overlaps(
 def _check_cores(problem: MappingProblem, s: Schedule) -> list[str]:
     m, t = problem.machine, s.tiles
     out = []
-    a, b = _overlaps(t.row * m.cols + t.col, t.start, t.end)
-    for i, j in list(zip(a, b, strict=True))[:MAX_PER_CHECK]:
-        out.append(f"core ({t.row[i]}, {t.col[i]}) runs a tile of op "
-                   f"{problem.ops[t.op[i]].name} [{t.start[i]}, {t.end[i]}) and one of op "
-                   f"{problem.ops[t.op[j]].name} [{t.start[j]}, {t.end[j]}) at once")
+    for idx in _by_core(problem, s) if len(t) else []:
+        start, end = t.start[idx], t.end[idx]
+        a, b = _overlaps(np.zeros(len(idx), dtype=np.int64), start, end)
+        for i, j in list(zip(idx[a], idx[b], strict=True))[:MAX_PER_CHECK - len(out)]:
+            out.append(f"core ({t.row[i]}, {t.col[i]}) runs a tile of op "
+                       f"{problem.ops[t.op[i]].name} [{t.start[i]}, {t.end[i]}) and one of op "
+                       f"{problem.ops[t.op[j]].name} [{t.start[j]}, {t.end[j]}) at once")
     rows = [(r * m.cols + c, p.start, p.end, p.op) for p in s.ops for r, c in _rect_cores(p)]
     if rows:
         arr = np.array(rows, dtype=np.int64)
@@ -160,19 +178,21 @@ def _check_sram(problem: MappingProblem, s: Schedule) -> list[str]:
     m, t = problem.machine, s.tiles
     if not len(t):
         return []
-    core = t.row * m.cols + t.col
-    ws = np.array([op.sram_bytes_per_tile for op in problem.ops], dtype=np.int64)[t.op]
-    kc = np.concatenate([core, core])
-    time = np.concatenate([t.start, t.end])
-    delta = np.concatenate([ws, -ws])
-    order = np.lexsort((delta, time, kc))  # at equal times, releases come first
-    use = np.cumsum(delta[order])
-    cap = np.array([m.sram_bytes[k] for row in m.core_types for k in row])[kc[order]]
-    out = []
-    for i in np.flatnonzero(use > cap)[:MAX_PER_CHECK]:
-        k = int(kc[order][i])
-        out.append(f"core ({k // m.cols}, {k % m.cols}) holds {int(use[i]):,} B of tile working "
-                   f"sets at cycle {int(time[order][i])}, its SRAM is {int(cap[i]):,} B")
+    ws_of = np.array([op.sram_bytes_per_tile for op in problem.ops], dtype=np.int64)
+    out: list[str] = []
+    for idx in _by_core(problem, s):  # one core at a time: a sweep over its tiles
+        r, c = int(t.row[idx[0]]), int(t.col[idx[0]])
+        cap = m.sram_bytes[m.core_types[r][c]]
+        ws = ws_of[t.op[idx]]
+        time = np.concatenate([t.start[idx], t.end[idx]])
+        delta = np.concatenate([ws, -ws])
+        order = np.lexsort((delta, time))  # at equal times, releases come first
+        use = np.cumsum(delta[order])
+        for i in np.flatnonzero(use > cap)[:MAX_PER_CHECK - len(out)]:
+            out.append(f"core ({r}, {c}) holds {int(use[i]):,} B of tile working sets at "
+                       f"cycle {int(time[order][i])}, its SRAM is {cap:,} B")
+        if len(out) >= MAX_PER_CHECK:
+            break
     return out
 
 
