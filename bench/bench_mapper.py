@@ -16,6 +16,8 @@ Sets:
   4x4 and 8x8 meshes, plus the variant with attention split into one chain per KV head.
 * many layers: synthetic stand-ins of the size of llama3-8b (32 layers, prefill and decode) on
   8x8 and llama3-70b (80 layers) on 16x16, solved by windows of layers.
+* pipeline: the real problems of llama3-8b on mesh-8x8 and llama3-70b on mesh-16x16 (prefill
+  seq 2048, decode kv 2048) as the default pipeline hands them to map-mesh.
 """
 
 from __future__ import annotations
@@ -131,6 +133,33 @@ def many_layer_set() -> list[Row]:
     return [bench_row(label, make(), options) for label, make in cases]
 
 
+def pipeline_problems(model: str, hw_name: str) -> list[tuple[str, MappingProblem]]:
+    """The real problems of `model` (prefill seq 2048 and decode kv 2048) on `hw_name`: the
+    default pipeline up to tiling, then map-mesh's own extraction."""
+    from xdsl.dialects import func
+
+    from meshc import pipelines
+    from meshc.frontends import ModelRequest, load_model
+    from meshc.frontends.transformer import Shape
+    from meshc.hardware import load_hardware
+    from meshc.passes.map_mesh import extract_problem, regions_of
+
+    hw = load_hardware(hw_name)
+    module = load_model(ModelRequest(model, ("prefill", "decode"), Shape(1, 2048, 2048)))
+    spec = pipelines.default(hw_name).rsplit(",map-mesh", 1)[0]
+    pipelines.apply(module, spec)
+    regions = regions_of(module, hw)
+    return [(f"{model} {f.sym_name.data}, {hw_name}", extract_problem(f, hw, regions))
+            for f in module.ops if isinstance(f, func.FuncOp)]
+
+
+def pipeline_set() -> list[Row]:
+    options = MapperOptions(time_budget=0.5)
+    return [bench_row(label, p, options)
+            for model, hw in (("llama3-8b", "mesh-8x8"), ("llama3-70b", "mesh-16x16"))
+            for label, p in pipeline_problems(model, hw)]
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
     print(HEADER)
@@ -140,6 +169,7 @@ def main() -> None:
           f"best {100 * max(gains):.2f}% (goal: >= 5%)")
     if not quick:
         many_layer_set()
+        pipeline_set()
 
 
 if __name__ == "__main__":
