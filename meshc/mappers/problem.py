@@ -209,26 +209,15 @@ class MappingProblem:
 def _topological_order(n: int, edges: tuple[Edge, ...], problem: MappingProblem) -> tuple[
     int, ...
 ]:
-    import heapq
+    import networkx as nx
 
-    indeg = [0] * n
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for e in edges:
-        indeg[e.dst] += 1
-        succ[e.src].append(e.dst)
-    ready = [i for i in range(n) if indeg[i] == 0]
-    heapq.heapify(ready)
-    order: list[int] = []
-    while ready:
-        i = heapq.heappop(ready)
-        order.append(i)
-        for j in succ[i]:
-            indeg[j] -= 1
-            if indeg[j] == 0:
-                heapq.heappush(ready, j)
-    if len(order) != n:
-        stuck = sorted(i for i in range(n) if indeg[i] > 0)[:5]
-        names = ", ".join(problem.ops[i].name for i in stuck)
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from((e.src, e.dst) for e in edges)
+    try:
+        return tuple(nx.lexicographical_topological_sort(g))  # smallest ready id first
+    except nx.NetworkXUnfeasible:
+        cycle = sorted({u for u, _ in nx.find_cycle(g)})[:5]
+        names = ", ".join(problem.ops[i].name for i in cycle)
         raise MeshcError(f"the dependencies form a cycle through ops {names}",
-                         where=problem.name)
-    return tuple(order)
+                         where=problem.name) from None
