@@ -173,7 +173,7 @@ def _pct(x: float) -> str:
 
 
 def _ratio(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.3g}x"
+    return "n/a" if x is None else f"{x:.2f}x"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:

@@ -166,7 +166,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         records[i] = OpRecord(
             name=op.name, op_class=op.op_class, kind=op.kind, layer=op.layer, block=op.block,
             region=op.region, precision=op.precision, n_tiles=op.n_tiles,
-            tile_shape=op.tile_shape, macs=op.total("macs"), padded_macs=op.padded_macs,
+            tile_shape=op.tile_shape, macs=_real_macs(op), padded_macs=op.padded_macs,
             vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
             sram_bytes=_sram_bytes(op), hbm_read_bytes=op.hbm_read_bytes,
             hbm_write_bytes=op.hbm_write_bytes, rect=op.rect,
@@ -195,11 +195,17 @@ def _sram_bytes(op: SimOp) -> int:
     return (w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]) * op.n_tiles
 
 
+def _real_macs(op: SimOp) -> int:
+    """The op's MACs without the padding of ragged edge tiles: padding costs array time
+    (in the tile's cycles) but its zero operands are taken as gated, costing no MAC energy."""
+    return op.total("macs") - op.padded_macs
+
+
 def _op_energy(op: SimOp, energy: EnergyTable, sram_pj_per_byte: float,
                hbm_pj_per_byte: float) -> dict[str, float]:
     """MACs at the precision the core executes; SRAM at the core's macro size."""
     return {
-        "mac": op.total("macs") * energy.pj_per_mac[op.precision],
+        "mac": _real_macs(op) * energy.pj_per_mac[op.precision],
         "vector": op.total("vector_ops") * energy.vector_pj_per_op,
         "transcendental": op.total("transcendental_ops") * energy.transcendental_pj_per_op,
         "sram": _sram_bytes(op) * sram_pj_per_byte,

@@ -125,3 +125,14 @@ def test_unwritable_output_leaves_nothing_behind(tmp_path: Path) -> None:
     assert res.exit_code == 2
     assert "cannot" in res.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_compiled_macs_equal_the_graph_macs() -> None:
+    """Tiling pads ragged tiles; the padding must not leak into the MACs a report counts."""
+    from meshc.frontends import load_model
+    from meshc.ir.summary import inspect_module
+
+    req = ModelRequest("gpt2", ("prefill", "decode"), Shape(batch=1, seq=64, kv_len=64))
+    graph = inspect_module(load_model(req))["phases"]
+    for p in gpt2_small("mesh-4x4").phases:
+        assert p.macs == graph[p.name]["macs"]
