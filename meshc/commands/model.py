@@ -109,3 +109,21 @@ def _table(data: dict[str, Any]) -> None:
     for k in keys:
         t.add_row(k, *(f"{data['phases'][ph][k]:,}" for ph in data["phases"]))
     Console().print(t)
+    for ph, entry in data["phases"].items():
+        if "op_rows" in entry:
+            _op_table(ph, entry["op_rows"])
+
+
+def _op_table(phase: str, rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"{phase}: per op")
+    for col in ("op", "layer", "block", "shape", "macs", "vector_ops", "transcendental_ops",
+                "kv_read_bytes", "kv_write_bytes"):
+        t.add_column(col, justify="left" if col in ("op", "block", "shape") else "right")
+    for r in rows:
+        t.add_row(r["op"], str(r["layer"]), r["block"], "x".join(map(str, r["shape"])),
+                  *(f"{r.get(k, 0):,}" for k in ("macs", "vector_ops", "transcendental_ops",
+                                                  "kv_read_bytes", "kv_write_bytes")))
+    Console().print(t)
