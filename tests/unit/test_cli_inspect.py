@@ -11,7 +11,7 @@ from meshc.cli import main
 
 def test_inspect_table_with_op_rows() -> None:
     res = CliRunner().invoke(main, ["inspect", "gpt2", "--phase", "decode", "--kv-len", "8",
-                                    "--ops"])
+                                    "--ops"], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output
     assert "decode: per op" in res.output and "tfm.attention" in res.output
 
