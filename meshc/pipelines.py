@@ -18,34 +18,29 @@ from meshc.registry import make_context, pass_factories
 BF16 = "lower-quant{weights=bf16 acts=bf16 kv=bf16}"  # f32 exports run at bf16, as the cores do
 
 
-def default(hw: str, mapper: str = "") -> str:
-    """bf16, one shared region, grain chosen per op, mapped with CP-SAT."""
+def _flow(quant: str, policy: str, hw: str, mapper: str) -> str:
+    """Every named pipeline: quantize, partition, tile to the grain, map."""
     return ",".join([
-        BF16,
-        f"partition-attn-mlp{{policy=shared hw={hw}}}",
+        quant,
+        f"partition-attn-mlp{{policy={policy} hw={hw}}}",
         f"tile-grain{{grain=auto hw={hw}}}",
         f"map-mesh{{hw={hw}{mapper}}}",
     ])
+
+
+def default(hw: str, mapper: str = "") -> str:
+    """bf16, one shared region, grain chosen per op, mapped with CP-SAT."""
+    return _flow(BF16, "shared", hw, mapper)
 
 
 def quantized(hw: str, mapper: str = "") -> str:
     """int4 weights in groups of 128, int8 KV cache; then as default."""
-    return ",".join([
-        "lower-quant{weights=int4 kv=int8 group=128}",
-        f"partition-attn-mlp{{policy=shared hw={hw}}}",
-        f"tile-grain{{grain=auto hw={hw}}}",
-        f"map-mesh{{hw={hw}{mapper}}}",
-    ])
+    return _flow("lower-quant{weights=int4 kv=int8 group=128}", "shared", hw, mapper)
 
 
 def disaggregated(hw: str, mapper: str = "") -> str:
     """bf16; attention on the cores next to HBM, the MLP on the rest with weights in SRAM."""
-    return ",".join([
-        BF16,
-        f"partition-attn-mlp{{policy=disaggregate hw={hw}}}",
-        f"tile-grain{{grain=auto hw={hw}}}",
-        f"map-mesh{{hw={hw}{mapper}}}",
-    ])
+    return _flow(BF16, "disaggregate", hw, mapper)
 
 
 PIPELINES: dict[str, Callable[[str, str], str]] = {
