@@ -9,8 +9,9 @@ placement and per-core order and recomputes the times with what the mapper abstr
   each port is a FIFO. An op streams its weights and KV cache while it computes (from its
   start), as the mapper assumes; it ends when both its compute and its stream are done;
 * NoC: a dependency's bytes travel as up to `MAX_FLOWS` parallel XY-routed flows between
-  the two rectangles; each link is a FIFO at its bandwidth (a flow holds every link of its
-  path for its serialisation time), plus the router latency per hop;
+  the two rectangles; each link serves flows in time order at its bandwidth (a flow books
+  its serialisation time on every link of its path, in that link's idle time from the
+  producer's end on), plus the router latency per hop;
 * energy: MACs by the executed precision, vector and transcendental ops, SRAM bytes read
   and written by every tile, NoC byte-hops (HBM bytes included, from the port to the op),
   HBM bytes, and static power of every core over the phase's latency.
@@ -18,6 +19,7 @@ placement and per-core order and recomputes the times with what the mapper abstr
 
 from __future__ import annotations
 
+import bisect
 import heapq
 from collections import defaultdict
 from collections.abc import Sequence
@@ -45,6 +47,47 @@ class SimResult:
     energy_by_op_class_pj: dict[str, float]
     core_busy_s: dict[str, float]
     sram_peak_bytes: dict[str, int]
+
+
+class PortTimeline:
+    """The busy intervals of one HBM port; a stream fills idle time from its start on."""
+
+    def __init__(self) -> None:
+        self.busy: list[tuple[float, float]] = []  # sorted, disjoint
+
+    def reserve(self, start: float, duration: float) -> tuple[float, float]:
+        """Books `duration` of port time from `start` on; returns (first, last) instants."""
+        if duration <= 0:
+            return start, start
+        i = bisect.bisect_left(self.busy, (start, start))
+        if i and self.busy[i - 1][1] > start:
+            i -= 1
+        t, left, first = start, duration, None
+        pieces: list[tuple[float, float]] = []
+        while left > 0:
+            nxt = self.busy[i][0] if i < len(self.busy) else float("inf")
+            if i < len(self.busy) and self.busy[i][0] <= t:
+                t = max(t, self.busy[i][1])
+                i += 1
+                continue
+            take = min(left, nxt - t)
+            if take > 0:
+                pieces.append((t, t + take))
+                first = t if first is None else first
+                left -= take
+                t += take
+        self.busy = sorted(self.busy + pieces)
+        self._merge()
+        return (first if first is not None else start), t
+
+    def _merge(self) -> None:
+        out: list[tuple[float, float]] = []
+        for a, b in self.busy:
+            if out and a <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], b))
+            else:
+                out.append((a, b))
+        self.busy = out
 
 
 def xy_route(src: Core, dst: Core) -> list[tuple[Core, Core]]:
@@ -99,8 +142,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
     sram_peak: dict[Core, int] = defaultdict(int)
-    link_free: dict[tuple[Core, Core], float] = defaultdict(float)
-    port_free = [0.0] * len(ports)
+    links: dict[tuple[Core, Core], PortTimeline] = defaultdict(PortTimeline)
+    port_time = [PortTimeline() for _ in ports]
     arrival: dict[int, float] = {}  # edge index -> data arrival (cycles)
     in_edges: dict[int, list[int]] = defaultdict(list)
     out_edges: dict[int, list[int]] = defaultdict(list)
@@ -133,16 +176,15 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
             centre = cores[len(cores) // 2]
             for p, (port, bw) in enumerate(ports):
                 share = hbm_bytes * bw / total_bw  # addresses interleave by bandwidth
-                s = max(port_free[p], start)
-                port_free[p] = s + share / bw
-                end = max(end, port_free[p])
+                s, done = port_time[p].reserve(start, share / bw)
+                end = max(end, done)
                 hops = abs(port[0] - centre[0]) + abs(port[1] - centre[1])
                 noc_pj += share * hops * hw.noc.pj_per_byte_hop
                 hbm_records.append(HbmRecord(
                     op=op.name, port=port,
                     read_bytes=round(op.hbm_read_bytes * bw / total_bw),
                     write_bytes=round(op.hbm_write_bytes * bw / total_bw),
-                    start_s=s / clock, end_s=port_free[p] / clock))
+                    start_s=s / clock, end_s=done / clock))
         for n, c in zip(per_core, cores, strict=True):
             core_busy[c] += n * cyc[c]
             core_free[c] = end
@@ -152,7 +194,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         for k in out_edges[i]:
             e = edges[k]
             dst = ops[e.dst]
-            arrival[k], pj, recs = _transfer(op, dst, e.bytes, end, link_free, link_bw, router,
+            arrival[k], pj, recs = _transfer(op, dst, e.bytes, end, links, link_bw, router,
                                              hw.noc.pj_per_byte_hop, clock)
             noc_pj += pj
             transfers.extend(recs)
@@ -214,7 +256,7 @@ def _op_energy(op: SimOp, energy: EnergyTable, sram_pj_per_byte: float,
 
 
 def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
-              link_free: dict[tuple[Core, Core], float], link_bw: float, router: int,
+              links: dict[tuple[Core, Core], PortTimeline], link_bw: float, router: int,
               pj_per_byte_hop: float, clock: float) -> tuple[float, float, list[TransferRecord]]:
     """Moves n_bytes from src's rectangle to dst's; returns (arrival, energy, records)."""
     if n_bytes <= 0:
@@ -228,11 +270,11 @@ def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
         path = xy_route(a, b)
         if not path:
             continue  # same core: the data is already in its SRAM
-        s = max([ready] + [link_free[link] for link in path])
         serial = share / link_bw
-        for link in path:
-            link_free[link] = s + serial
-        done = s + serial + router * len(path)
+        # each link serves its flows in time order; a flow is through when its last link is
+        booked = [links[link].reserve(ready, serial) for link in path]
+        s = min(b[0] for b in booked)
+        done = max(b[1] for b in booked) + router * len(path)
         arrival = max(arrival, done)
         pj += share * len(path) * pj_per_byte_hop
         recs.append(TransferRecord(src_op=src.name, dst_op=dst.name, src_core=a, dst_core=b,
