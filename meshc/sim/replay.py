@@ -49,8 +49,9 @@ class SimResult:
     sram_peak_bytes: dict[str, int]
 
 
-class PortTimeline:
-    """The busy intervals of one HBM port; a stream fills idle time from its start on."""
+class Timeline:
+    """The busy intervals of one HBM port or NoC link; a booking fills idle time from its
+    start on, so requests are served in time order whatever order they are replayed in."""
 
     def __init__(self) -> None:
         self.busy: list[tuple[float, float]] = []  # sorted, disjoint
@@ -142,8 +143,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
     sram_peak: dict[Core, int] = defaultdict(int)
-    links: dict[tuple[Core, Core], PortTimeline] = defaultdict(PortTimeline)
-    port_time = [PortTimeline() for _ in ports]
+    links: dict[tuple[Core, Core], Timeline] = defaultdict(Timeline)
+    port_time = [Timeline() for _ in ports]
     arrival: dict[int, float] = {}  # edge index -> data arrival (cycles)
     in_edges: dict[int, list[int]] = defaultdict(list)
     out_edges: dict[int, list[int]] = defaultdict(list)
@@ -170,7 +171,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
         end = start + compute
         noc_pj = 0.0
-        # HBM: interleaved over all ports, prefetched from the previous op's start
+        # HBM: interleaved over all ports, streamed from the op's start
         hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
         if hbm_bytes and ports:
             centre = cores[len(cores) // 2]
@@ -256,7 +257,7 @@ def _op_energy(op: SimOp, energy: EnergyTable, sram_pj_per_byte: float,
 
 
 def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
-              links: dict[tuple[Core, Core], PortTimeline], link_bw: float, router: int,
+              links: dict[tuple[Core, Core], Timeline], link_bw: float, router: int,
               pj_per_byte_hop: float, clock: float) -> tuple[float, float, list[TransferRecord]]:
     """Moves n_bytes from src's rectangle to dst's; returns (arrival, energy, records)."""
     if n_bytes <= 0:
