@@ -8,6 +8,7 @@ Input: functions whose compute ops are `tile.compute` (after tile-grain); the mo
 `meshc.regions` attribute (from partition-attn-mlp) names the cores of each region; without
 it every op may use every core.
 Output: every `tile.compute` has `placement` (r0, c0, r1, c1) and `start`/`end` (cycles);
+a memory op feeding one op (KV cache read/append, concat) shares that op's slot;
 each function has a `meshc.mapper` dictionary: solver, status, makespan, heft_makespan,
 lower_bound (cycles), fell_back, wall_limit_hit, and with `timings` solve_time_s.
 Options: hw (preset or YAML), mapper (cpsat|heft), budget (CP-SAT deterministic time), wall
@@ -79,30 +80,54 @@ def tiled_ops(f: func.FuncOp) -> list[ComputeOp]:
     return [op for op in f.walk() if isinstance(op, ComputeOp)]
 
 
+def placement_groups(ops: list[ComputeOp]) -> list[int]:
+    """For each tiled op, the op whose placement it shares: itself, or, for a memory op (KV
+    cache read or append, concat, gather) whose result feeds exactly one tiled op, that
+    consumer's group. Data movement runs on the cores of the op it feeds, so a KV cache
+    streams from HBM into the attention cores instead of crossing the mesh a second time."""
+    index = {op: i for i, op in enumerate(ops)}
+    group = list(range(len(ops)))
+    for i in reversed(range(len(ops))):  # a block is in topological order: users come later
+        if ops[i].kind.data.value != "memory":
+            continue
+        users = {use.operation for use in ops[i].result.uses}
+        if len(users) == 1:
+            (user,) = users
+            if isinstance(user, ComputeOp):
+                group[i] = group[index[user]]
+    return group
+
+
 def extract_problem(f: func.FuncOp, hw: Hardware,
                     regions: dict[str, tuple[tuple[int, int], ...]],
                     resident_bytes: int = 0) -> MappingProblem:
+    """One mapper op per placement group (see `placement_groups`); a group's HBM traffic
+    is the sum of its members'."""
     ops = tiled_ops(f)
-    index = {op: i for i, op in enumerate(ops)}
-    problem_ops = []
+    group = placement_groups(ops)
+    leaders = sorted(set(group))
+    pid = {leader: k for k, leader in enumerate(leaders)}
+    hbm = {leader: [0, 0] for leader in leaders}
     for i, op in enumerate(ops):
+        hbm[group[i]][0] += op.hbm_read_bytes.value.data
+        hbm[group[i]][1] += op.hbm_write_bytes.value.data
+    problem_ops = []
+    for k, i in enumerate(leaders):
+        op = ops[i]
         tc = {name: tile_cycles(_TileView(op), ct) for name, ct in hw.core_types.items()
               if ct.can_gemm or op.kind.data.value != "gemm"}
-        work = op.work_per_tile()
         problem_ops.append(Op(
-            id=i, name=op.label.data, layer=op.layer.value.data, block=op.block.data.value,
+            id=k, name=op.label.data, layer=op.layer.value.data, block=op.block.data.value,
             region=op.region.data if op.region.data in regions else "shared",
-            n_tiles=op.n_tiles, tile_cycles=tc, sram_bytes_per_tile=work["sram_bytes"],
-            hbm_read_bytes=op.hbm_read_bytes.value.data,
-            hbm_write_bytes=op.hbm_write_bytes.value.data,
+            n_tiles=op.n_tiles, tile_cycles=tc,
+            sram_bytes_per_tile=op.work_per_tile()["sram_bytes"],
+            hbm_read_bytes=hbm[i][0], hbm_write_bytes=hbm[i][1],
             out_bytes=tensor_bytes(op.result.type)))
-    edges = []
-    for op in ops:
-        for operand in op.inputs:
-            src = operand.owner
-            if isinstance(src, ComputeOp):
-                edges.append(Edge(src=index[src], dst=index[op], bytes=tensor_bytes(operand.type)))
-    edges = sorted(set((e.src, e.dst, e.bytes) for e in edges))
+    index = {op: i for i, op in enumerate(ops)}
+    edges = sorted({(pid[group[index[o.owner]]], pid[group[i]], tensor_bytes(o.type))
+                    for i, op in enumerate(ops) for o in op.inputs
+                    if isinstance(o.owner, ComputeOp)
+                    and group[index[o.owner]] != group[i]})
     return MappingProblem(machine=machine_of(hw), ops=tuple(problem_ops),
                           edges=tuple(Edge(src=s, dst=d, bytes=b) for s, d, b in edges),
                           regions=regions, hbm_resident_bytes=resident_bytes,
@@ -153,8 +178,11 @@ class MapMeshPass(ModulePass):
         if not ops:
             return
         result = map_problem(extract_problem(f, hw, regions, resident_bytes), options)
-        for p in result.schedule.ops:
-            t = ops[p.op]
+        group = placement_groups(ops)
+        leaders = sorted(set(group))
+        placed = {leaders[p.op]: p for p in result.schedule.ops}
+        for t, leader in zip(ops, group, strict=True):  # members share their group's slot
+            p = placed[leader]
             t.properties["placement"] = int_array(p.rect)
             t.properties["start"] = IntegerAttr(p.start, 64)
             t.properties["end"] = IntegerAttr(p.end, 64)
