@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from math import prod
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, TensorType
@@ -102,10 +103,7 @@ def _tokens(f: func.FuncOp) -> int:
     for arg in f.body.block.args:
         t = arg.type
         if isinstance(t, TensorType) and isinstance(t.element_type, IntegerType):
-            n = 1
-            for d in t.get_shape():
-                n *= d
-            return n
+            return prod(t.get_shape())
     return 1
 
 

@@ -31,3 +31,16 @@ class MeshcError(Exception):
         head = ": ".join(p for p in (self.file, self.where) if p)
         text = f"{head}: {self.message}" if head else self.message
         return f"{text} ({self.hint})" if self.hint else text
+
+
+def one_line(e: Exception) -> str:
+    """An xDSL diagnostic (which prints the annotated IR) as one line: `file:line:col:
+    message` for a parse error, the message itself for anything else."""
+    from xdsl.utils.exceptions import ParseError
+
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(e).__name__
+    if isinstance(e, ParseError) and len(lines) > 1:
+        return f"{lines[0]}: {lines[-1]}"
+    return lines[-1]

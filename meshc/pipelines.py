@@ -12,7 +12,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass, PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, PassFailedException, VerifyException
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, one_line
 from meshc.registry import make_context, pass_factories
 
 BF16 = "lower-quant{weights=bf16 acts=bf16 kv=bf16}"  # f32 exports run at bf16, as the cores do
@@ -74,9 +74,7 @@ def apply(module: ModuleOp, spec: str,
             p.apply(ctx, module)
             module.verify()
         except (PassFailedException, VerifyException, DiagnosticException) as e:
-            lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-            msg = lines[-1] if lines else type(e).__name__
-            msg = msg.removeprefix(f"{p.name}: ")  # the place already names the pass
+            msg = one_line(e).removeprefix(f"{p.name}: ")  # the place names the pass
             raise MeshcError(msg, where=f"pass {p.name}") from None
         if after_each is not None:
             after_each(p, module)

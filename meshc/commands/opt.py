@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, one_line
 from meshc.registry import dialect_factories, pass_factories
 
 
@@ -55,16 +55,6 @@ def run(args: Sequence[str]) -> int:
         print(f"meshc opt: error: {one_line(e)}", file=sys.stderr)
         return 2
     return 0
-
-
-def one_line(e: Exception) -> str:
-    """`file:line:col: message` for parse errors, the last line of other diagnostics."""
-    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
-    if not lines:
-        return type(e).__name__
-    if isinstance(e, ParseError) and len(lines) > 1:
-        return f"{lines[0]}: {lines[-1]}"
-    return lines[-1]
 
 
 def main() -> None:

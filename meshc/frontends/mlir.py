@@ -7,8 +7,7 @@ from pathlib import Path
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
-from meshc.commands.opt import one_line
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, one_line
 from meshc.registry import make_context
 
 

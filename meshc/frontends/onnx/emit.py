@@ -43,7 +43,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, one_line
 from meshc.frontends.builder import GraphBuilder, module_of
 from meshc.frontends.onnx.fuse import Fuser, Unit
 from meshc.frontends.onnx.infer import (
@@ -156,10 +156,8 @@ class Emitter:
         try:
             module.verify()
         except DiagnosticException as e:
-            lines = str(e).strip().splitlines()
             raise MeshcError("internal error: the imported graph does not verify: "
-                             + (lines[-1] if lines else type(e).__name__),
-                             file=self.g.path) from None
+                             + one_line(e), file=self.g.path) from None
         return module
 
     # -- values ------------------------------------------------------------------------------
