@@ -5,9 +5,10 @@ are generated from the cores it may use (its region, restricted to cores whose t
 and whose SRAM holds one tile):
 
 1. Side lengths are the powers of two below the region's bounding-box extent plus the full
-   extent itself (so a 6-wide region offers widths 1, 2, 4 and 6).
+   extent of the region's bounding box and of each core type's bounding box (so an 8-wide
+   region whose fast cores fill its 6 middle columns offers widths 1, 2, 4, 6 and 8).
 2. A shape (h, w) is kept when it is near-square (neither side more than twice the other) or
-   spans the whole bounding box in one direction (full row or column spans).
+   spans one of those bounding boxes in one direction (full row or column spans).
 3. Positions are aligned to the shape (row offsets multiple of h, column offsets of w) from
    the corner of the bounding box and from the corner of each core type's bounding box (so a
    block of fast cores in the middle of a mixed region is a candidate); a rectangle is kept
@@ -68,8 +69,9 @@ def rect_hops(a: Rect, b: Rect) -> int:
     return dr + dc
 
 
-def _extents(n: int) -> list[int]:
-    sizes = {n}
+def _extents(n: int, full: Iterable[int]) -> list[int]:
+    """Powers of two below `n`, plus the `full` extents of the bounding boxes."""
+    sizes = set(full)
     p = 1
     while p < n:
         sizes.add(p)
@@ -109,11 +111,13 @@ def candidate_rects(
     box = _bbox(cores)
     kinds = sorted(set(usable.values()))
     boxes = [box] + [_bbox([k for k in cores if usable[k] == kind]) for kind in kinds]
+    heights = {b.height for b in boxes}
+    widths = {b.width for b in boxes}
     by_shape: dict[tuple[int, int], list[Rect]] = {}
-    for h in _extents(box.height):
-        for w in _extents(box.width):
+    for h in _extents(box.height, heights):
+        for w in _extents(box.width, widths):
             square = max(h, w) <= 2 * min(h, w)
-            if square or h == box.height or w == box.width:
+            if square or h in heights or w in widths:
                 rects = _shape_rects(cores, h, w, boxes)
                 if rects:
                     by_shape[(h, w)] = rects

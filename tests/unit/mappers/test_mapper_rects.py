@@ -33,3 +33,11 @@ def test_non_rectangular_region_and_type_blocks() -> None:
     assert all(r.width == 1 for r in rects)
     mixed = _grid(4, 4, "attn") | {(r, c): "mlp" for r in range(4) for c in (1, 2)}
     assert Rect(0, 1, 3, 2) in candidate_rects(mixed, 64, 24)
+
+
+def test_a_core_type_block_of_any_width_is_a_candidate() -> None:
+    # mesh-8x8's layout: attention cores on the edge columns, 48 mlp cores in columns 1-6.
+    # Widths come from the type's bounding box too, so the whole mlp block (6 wide, not a
+    # power of two) is a candidate: a GEMM gets 48 fast cores, not 32.
+    mixed = _grid(8, 8, "attention") | {(r, c): "mlp" for r in range(8) for c in range(1, 7)}
+    assert Rect(0, 1, 7, 6) in candidate_rects(mixed, 14336, 24)
