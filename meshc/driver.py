@@ -86,7 +86,7 @@ def sim_inputs(f: func.FuncOp) -> tuple[list[SimOp], list[SimEdge]]:
 
 def _sim_op(op: ComputeOp) -> SimOp:
     assert op.placement is not None and op.start is not None and op.end is not None
-    rect = tuple(int(x) for x in op.placement.get_values())
+    place = tuple(int(x) for x in op.placement.get_values())  # r0, c0, r1, c1[, rs, cs]
     return SimOp(
         name=op.label.data, op_class=op.source.data.split(".")[-1], kind=op.kind.data.value,
         layer=op.layer.value.data, block=op.block.data.value, region=op.region.data,
@@ -94,7 +94,8 @@ def _sim_op(op: ComputeOp) -> SimOp:
         tile_shape=tuple(int(x) for x in op.tile_shape.get_values()),  # type: ignore[arg-type]
         tile_work=op.work_per_tile(), padded_macs=op.padded_macs.value.data,
         hbm_read_bytes=op.hbm_read_bytes.value.data,
-        hbm_write_bytes=op.hbm_write_bytes.value.data, rect=rect,  # type: ignore[arg-type]
+        hbm_write_bytes=op.hbm_write_bytes.value.data, rect=place[:4],  # type: ignore[arg-type]
+        step=place[4:6] or (1, 1),  # type: ignore[arg-type]
         planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data)
 
 

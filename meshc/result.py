@@ -11,9 +11,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Core = tuple[int, int]
-Rect = tuple[int, int, int, int]  # r0, c0, r1, c1 (inclusive)
+Rect = tuple[int, int, int, int]  # r0, c0, r1, c1 (inclusive): a bounding box
+Steps = tuple[int, int]  # row and column step of a strided rectangle; (1, 1): every core
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def rect_cores(rect: Rect, step: Steps = (1, 1)) -> tuple[Core, ...]:
+    """The cores of a (strided) rectangle, row-major: the tile spreading order."""
+    r0, c0, r1, c1 = rect
+    return tuple((r, c) for r in range(r0, r1 + 1, step[0])
+                 for c in range(c0, c1 + 1, step[1]))
+
 ENERGY_COMPONENTS = ("mac", "vector", "transcendental", "sram", "noc", "hbm", "static")
 
 
@@ -44,6 +53,7 @@ class OpRecord:
     end_s: float
     compute_s: float  # time the op's cores spend computing (longest core)
     energy_pj: Mapping[str, float]  # by ENERGY_COMPONENTS (static excluded)
+    step: Steps = (1, 1)  # of a strided rectangle
 
     @property
     def flops(self) -> int:
@@ -51,8 +61,7 @@ class OpRecord:
 
     @property
     def cores(self) -> tuple[Core, ...]:
-        r0, c0, r1, c1 = self.rect
-        return tuple((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+        return rect_cores(self.rect, self.step)
 
 
 @dataclass(frozen=True)

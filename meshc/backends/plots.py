@@ -103,8 +103,7 @@ def gantt_raster(p: PhaseResult, mesh: tuple[int, int], classes: list[str], n_bi
         b0 = min(n_bins - 1, int(o.start_s / width))
         b1 = min(n_bins - 1, int(o.end_s / width))
         cov = np.minimum(edges[b0 + 1:b1 + 2], o.end_s) - np.maximum(edges[b0:b1 + 1], o.start_s)
-        r0, c0, r1, c1 = o.rect
-        idx = (np.arange(r0, r1 + 1)[:, None] * cols + np.arange(c0, c1 + 1)[None, :]).ravel()
+        idx = np.array([r * cols + c for r, c in o.cores])
         cover[idx[:, None], np.arange(b0, b1 + 1)[None, :], k_of[o.op_class]] += np.clip(
             cov, 0.0, None)[None, :]
     busy = np.clip(cover.sum(axis=2) / width, 0.0, 1.0)

@@ -79,7 +79,7 @@ def op_rows(p: PhaseResult) -> list[dict[str, Any]]:
             "name": o.name, "class": o.op_class, "kind": o.kind, "layer": o.layer,
             "block": o.block, "region": o.region, "precision": o.precision,
             "tiles": o.n_tiles, "tile_shape": list(o.tile_shape), "rect": list(o.rect),
-            "cores": len(o.cores), "start_s": o.start_s, "end_s": o.end_s,
+            "step": list(o.step), "cores": len(o.cores), "start_s": o.start_s, "end_s": o.end_s,
             "planned_start_s": o.planned_start_s, "planned_end_s": o.planned_end_s,
             "compute_s": o.compute_s, "macs": o.macs, "flops": o.flops,
             "hbm_bytes": o.hbm_read_bytes + o.hbm_write_bytes,

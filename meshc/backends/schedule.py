@@ -40,6 +40,7 @@ def op_json(o: OpRecord, clock: float | None) -> dict[str, Any]:
     return _timed({
         "name": o.name, "class": o.op_class, "kind": o.kind, "layer": o.layer,
         "block": o.block, "region": o.region, "precision": o.precision, "rect": list(o.rect),
+        "step": list(o.step),
         "cores": [list(c) for c in cores],
         "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
         "tiles_per_core": tiles_per_core(o.n_tiles, len(cores)),

@@ -63,7 +63,7 @@ def _lanes(events: list[Event]) -> list[list[Event]]:
 
 def _op_args(o: OpRecord) -> dict[str, Any]:
     return {"class": o.op_class, "kind": o.kind, "layer": o.layer, "block": o.block,
-            "region": o.region, "precision": o.precision, "rect": list(o.rect),
+            "region": o.region, "precision": o.precision, "rect": list(o.rect), "step": list(o.step),
             "cores": len(o.cores), "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
             "macs": o.macs, "flops": o.flops,
             "hbm_bytes": o.hbm_read_bytes + o.hbm_write_bytes,

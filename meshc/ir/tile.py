@@ -4,8 +4,8 @@
 the op is cut into tiles: the tile grid and shape, the work and bytes of one tile, the
 precision the core executes at, and the padding waste of ragged edges. Individual tiles
 are not IR ops (notes/xdsl.md: too slow at model scale); the mapper and the simulator
-expand them into numpy arrays. After mapping, `placement` (core rectangle r0, c0, r1, c1)
-and `start`/`end` (cycles) are filled in.
+expand them into numpy arrays. After mapping, `placement` (core rectangle r0, c0, r1, c1,
+plus row and column steps when strided) and `start`/`end` (cycles) are filled in.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class ComputeOp(IRDLOperation):
     padded_macs = prop_def(IntegerAttr[I64])  # MACs spent on padding over the whole op
     hbm_read_bytes = prop_def(IntegerAttr[I64])  # weights streamed + KV cache read
     hbm_write_bytes = prop_def(IntegerAttr[I64])
-    placement = opt_prop_def(DenseArrayBase.constr(i64))  # (r0, c0, r1, c1)
+    placement = opt_prop_def(DenseArrayBase.constr(i64))  # (r0, c0, r1, c1[, rs, cs])
     start = opt_prop_def(IntegerAttr[I64])
     end = opt_prop_def(IntegerAttr[I64])
     inputs = var_operand_def(TensorType)
@@ -95,9 +95,14 @@ class ComputeOp(IRDLOperation):
         if len(work) != len(TILE_WORK_FIELDS) or min(work) < 0:
             raise VerifyException(f"tile_work needs {len(TILE_WORK_FIELDS)} entries >= 0")
         if self.placement is not None:
-            r0, c0, r1, c1 = _ints(self.placement)
-            if not (0 <= r0 <= r1 and 0 <= c0 <= c1):
-                raise VerifyException(f"placement {(r0, c0, r1, c1)} is not a rectangle")
+            place = _ints(self.placement)
+            if len(place) not in (4, 6):
+                raise VerifyException(f"placement {place} needs r0, c0, r1, c1 and optionally "
+                                      "the row and column steps")
+            r0, c0, r1, c1, rs, cs = (*place, 1, 1)[:6]
+            if not (0 <= r0 <= r1 and 0 <= c0 <= c1 and rs >= 1 and cs >= 1
+                    and (r1 - r0) % rs == 0 and (c1 - c0) % cs == 0):
+                raise VerifyException(f"placement {place} is not a rectangle")
         if (self.start is None) != (self.end is None):
             raise VerifyException("start and end go together")
         if self.start is not None and self.end is not None and (

@@ -9,12 +9,13 @@ import numpy as np
 
 from meshc.mappers.problem import Core
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpPlacement:
-    """Op `op` holds every core of rectangle (r0, c0)..(r1, c1) (inclusive) over [start, end)."""
+    """Op `op` holds every core of rectangle (r0, c0)..(r1, c1) (inclusive; every `rs`-th row
+    and `cs`-th column) over [start, end)."""
 
     op: int
     r0: int
@@ -23,10 +24,17 @@ class OpPlacement:
     c1: int
     start: int
     end: int
+    rs: int = 1
+    cs: int = 1
 
     @property
     def rect(self) -> tuple[int, int, int, int]:
+        """The bounding box (r0, c0, r1, c1)."""
         return (self.r0, self.c0, self.r1, self.c1)
+
+    @property
+    def steps(self) -> tuple[int, int]:
+        return (self.rs, self.cs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +93,8 @@ class Schedule:
             "schema_version": SCHEMA_VERSION,
             "makespan_cycles": int(self.makespan),
             "ops": [
-                {"op": p.op, "rect": list(p.rect), "start": p.start, "end": p.end}
+                {"op": p.op, "rect": list(p.rect), "step": list(p.steps), "start": p.start,
+                 "end": p.end}
                 for p in sorted(self.ops, key=lambda p: p.op)
             ],
             "transfers": [

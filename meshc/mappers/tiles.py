@@ -33,18 +33,26 @@ def spread_tiles(
     t0 = start + wave * period
     return (
         np.full(op.n_tiles, op_id, dtype=np.int32),
-        (rect.r0 + core // rect.width).astype(np.int32),
-        (rect.c0 + core % rect.width).astype(np.int32),
+        (rect.r0 + core // rect.width * rect.rs).astype(np.int32),
+        (rect.c0 + core % rect.width * rect.cs).astype(np.int32),
         t0,
         t0 + cycles[core],
     )
 
 
+def _nearest(x: int, lo: int, hi: int, step: int) -> int:
+    """The coordinate of lo, lo + step, ..., hi nearest to x (the lower one on ties)."""
+    k = min(max(x, lo), hi) - lo
+    return lo + min(round(k / step - 1e-9) * step, hi - lo)
+
+
 def closest_cores(a: Rect, b: Rect) -> tuple[Core, Core]:
-    """A pair of cores of `a` and `b` at the rectangles' Manhattan distance."""
+    """A pair of cores of `a` and `b` at the rectangles' Manhattan distance (for strided
+    rectangles: the cores nearest to the closest points of the bounding boxes)."""
     r = min(max(b.r0, a.r0), a.r1)
     c = min(max(b.c0, a.c0), a.c1)
-    return (r, c), (min(max(r, b.r0), b.r1), min(max(c, b.c0), b.c1))
+    src = (_nearest(r, a.r0, a.r1, a.rs), _nearest(c, a.c0, a.c1, a.cs))
+    return src, (_nearest(src[0], b.r0, b.r1, b.rs), _nearest(src[1], b.c0, b.c1, b.cs))
 
 
 def materialize(inst: Instance, plan: Plan) -> Schedule:
@@ -56,7 +64,8 @@ def materialize(inst: Instance, plan: Plan) -> Schedule:
     start = [int(plan.start[i]) * inst.scale for i in range(n)]
     end = [start[i] + int(inst.ops[i].dur_cycles[int(plan.cand[i])]) for i in range(n)]
     places = tuple(
-        OpPlacement(op=i, r0=r.r0, c0=r.c0, r1=r.r1, c1=r.c1, start=start[i], end=end[i])
+        OpPlacement(op=i, r0=r.r0, c0=r.c0, r1=r.r1, c1=r.c1, rs=r.rs, cs=r.cs,
+                    start=start[i], end=end[i])
         for i, r in enumerate(rects)
     )
     parts = [spread_tiles(problem, i, rects[i], start[i], end[i]) for i in range(n)]

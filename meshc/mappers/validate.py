@@ -28,7 +28,7 @@ CHUNK = 1 << 21  # tiles checked at once
 
 
 def _rect_cores(p: OpPlacement) -> list[tuple[int, int]]:
-    return [(r, c) for r in range(p.r0, p.r1 + 1) for c in range(p.c0, p.c1 + 1)]
+    return [(r, c) for r in range(p.r0, p.r1 + 1, p.rs) for c in range(p.c0, p.c1 + 1, p.cs)]
 
 
 def _required_cycles(problem: MappingProblem, p: OpPlacement) -> int:
@@ -47,8 +47,10 @@ def _check_structure(problem: MappingProblem, s: Schedule) -> list[str]:
     if ids != list(range(len(problem.ops))):
         return [f"placements cover ops {ids[:8]}..., expected each of {len(problem.ops)} once"]
     m = problem.machine
-    return [f"op {problem.ops[p.op].name}: rectangle {p.rect} is not inside the mesh"
-            for p in s.ops if not (0 <= p.r0 <= p.r1 < m.rows and 0 <= p.c0 <= p.c1 < m.cols)]
+    return [f"op {problem.ops[p.op].name}: rectangle {p.rect} step {p.steps} is not inside "
+            "the mesh" for p in s.ops
+            if not (0 <= p.r0 <= p.r1 < m.rows and 0 <= p.c0 <= p.c1 < m.cols
+                    and p.rs >= 1 and p.cs >= 1)]
 
 
 def _check_placements(problem: MappingProblem, s: Schedule) -> list[str]:
@@ -80,18 +82,19 @@ def _check_tiles(problem: MappingProblem, s: Schedule) -> list[str]:
     if out or not len(t):
         return out
     place = sorted(s.ops, key=lambda p: p.op)
-    fields = np.array([[getattr(p, f) for f in ("r0", "c0", "r1", "c1", "start", "end")]
-                       for p in place], dtype=np.int64)
+    fields = np.array([[getattr(p, f) for f in ("r0", "c0", "r1", "c1", "rs", "cs", "start",
+                                                "end")] for p in place], dtype=np.int64)
     kinds = sorted({k for row in m.core_types for k in row})
     kind_at = np.array([[kinds.index(k) for k in row] for row in m.core_types])
     table = np.array([[op.tile_cycles.get(k, 0) for k in kinds] for op in problem.ops])
     for lo in range(0, len(t), CHUNK):  # chunks bound the memory of million-tile schedules
         sl = slice(lo, lo + CHUNK)
         op, row, col, start, end = t.op[sl], t.row[sl], t.col[sl], t.start[sl], t.end[sl]
-        r0, c0, r1, c1, st, en = fields[op].T
+        r0, c0, r1, c1, rs, cs, st, en = fields[op].T
         need = table[op, kind_at[row.clip(0, m.rows - 1), col.clip(0, m.cols - 1)]]
-        bad = ((row < r0) | (row > r1) | (col < c0) | (col > c1) | (start < st)
-               | (end > en) | (end - start < need) | (need == 0))
+        bad = ((row < r0) | (row > r1) | (col < c0) | (col > c1) | ((row - r0) % rs != 0)
+               | ((col - c0) % cs != 0) | (start < st) | (end > en) | (end - start < need)
+               | (need == 0))
         for k in np.flatnonzero(bad)[:MAX_PER_CHECK - len(out)]:
             out.append(f"tile {lo + k} of op {problem.ops[op[k]].name} on core ({row[k]}, "
                        f"{col[k]}) [{start[k]}, {end[k]}) leaves its op's rectangle or span "
@@ -156,7 +159,7 @@ def _check_dependencies(problem: MappingProblem, s: Schedule) -> list[str]:
             out.append(f"dependency {name} ({e.bytes} B) has no transfer")
             continue
         tr = trs.pop(0)
-        dr = max(0, a.r0 - b.r1, b.r0 - a.r1)
+        dr = max(0, a.r0 - b.r1, b.r0 - a.r1)  # hops between the bounding boxes
         dc = max(0, a.c0 - b.c1, b.c0 - a.c1)
         links = min(len(_rect_cores(a)), len(_rect_cores(b)))
         serial = math.ceil(e.bytes / (m.link_bytes_per_cycle * links)) if e.bytes else 0

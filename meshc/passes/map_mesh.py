@@ -7,7 +7,8 @@ the placement and timing back.
 Input: functions whose compute ops are `tile.compute` (after tile-grain); the module's
 `meshc.regions` attribute (from partition-attn-mlp) names the cores of each region; without
 it every op may use every core.
-Output: every `tile.compute` has `placement` (r0, c0, r1, c1) and `start`/`end` (cycles);
+Output: every `tile.compute` has `placement` (r0, c0, r1, c1, and for a strided rectangle
+the row and column steps) and `start`/`end` (cycles);
 a memory op feeding one op (KV cache read/append, concat) shares that op's slot;
 each function has a `meshc.mapper` dictionary: solver, status, makespan, heft_makespan,
 lower_bound (cycles), fell_back, wall_limit_hit, and with `timings` solve_time_s.
@@ -183,7 +184,8 @@ class MapMeshPass(ModulePass):
         placed = {leaders[p.op]: p for p in result.schedule.ops}
         for t, leader in zip(ops, group, strict=True):  # members share their group's slot
             p = placed[leader]
-            t.properties["placement"] = int_array(p.rect)
+            t.properties["placement"] = int_array(p.rect if p.steps == (1, 1)
+                                                  else p.rect + p.steps)
             t.properties["start"] = IntegerAttr(p.start, 64)
             t.properties["end"] = IntegerAttr(p.end, 64)
         s = result.stats

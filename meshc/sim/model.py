@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-Rect = tuple[int, int, int, int]
+from meshc.result import Rect, Steps, rect_cores
 
 
 @dataclass(frozen=True)
@@ -28,11 +28,11 @@ class SimOp:
     rect: Rect
     planned_start_cycles: int
     planned_end_cycles: int
+    step: Steps = (1, 1)
 
     @property
     def cores(self) -> tuple[tuple[int, int], ...]:
-        r0, c0, r1, c1 = self.rect
-        return tuple((r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1))
+        return rect_cores(self.rect, self.step)
 
     def total(self, field: str) -> int:
         return self.tile_work[field] * self.n_tiles

@@ -212,7 +212,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
             tile_shape=op.tile_shape, macs=_real_macs(op), padded_macs=op.padded_macs,
             vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
             sram_bytes=_sram_bytes(op), hbm_read_bytes=op.hbm_read_bytes,
-            hbm_write_bytes=op.hbm_write_bytes, rect=op.rect,
+            hbm_write_bytes=op.hbm_write_bytes, rect=op.rect, step=op.step,
             planned_start_s=op.planned_start_cycles / clock,
             planned_end_s=op.planned_end_cycles / clock, start_s=start / clock,
             end_s=end / clock, compute_s=compute / clock,

@@ -30,7 +30,11 @@ def test_non_rectangular_region_and_type_blocks() -> None:
     edges = {k: "attn" for k in _grid(4, 4) if k[1] in (0, 3)}
     rects = candidate_rects(edges, 64, 24)
     assert Rect(0, 0, 3, 0) in rects and Rect(0, 3, 3, 3) in rects
-    assert all(r.width == 1 for r in rects)
+    # the two edge columns together, as one strided rectangle, and nothing in between
+    assert Rect(0, 0, 3, 3, cs=3) in rects
+    assert Rect(0, 0, 3, 3, cs=3).cores() == tuple((r, c) for r in range(4) for c in (0, 3))
+    assert all(set(r.cores()) <= set(edges) for r in rects)
+    assert all(r.width == 1 or r.cs == 3 for r in rects)
     mixed = _grid(4, 4, "attn") | {(r, c): "mlp" for r in range(4) for c in (1, 2)}
     assert Rect(0, 1, 3, 2) in candidate_rects(mixed, 64, 24)
 

@@ -16,10 +16,13 @@ def test_tiles_follow_the_spreading_rule() -> None:
     for place in s.ops:
         mine = s.tiles.op == place.op
         rows, cols = s.tiles.row[mine], s.tiles.col[mine]
-        width = place.c1 - place.c0 + 1
-        n_cores = width * (place.r1 - place.r0 + 1)
+        width = (place.c1 - place.c0) // place.cs + 1
+        n_cores = width * ((place.r1 - place.r0) // place.rs + 1)
         k = np.arange(p.ops[place.op].n_tiles)
-        assert np.array_equal((rows - place.r0) * width + (cols - place.c0), k % n_cores)
+        assert not np.any((rows - place.r0) % place.rs) and not np.any((cols - place.c0)
+                                                                       % place.cs)
+        assert np.array_equal((rows - place.r0) // place.rs * width
+                              + (cols - place.c0) // place.cs, k % n_cores)
         assert s.tiles.start[mine].min() == place.start
         assert s.tiles.end[mine].max() <= place.end
 

@@ -33,7 +33,7 @@ def _move(s: Schedule, op: int, to: int) -> Schedule:
 
 
 def _sharing_pair(s: Schedule) -> tuple[int, int]:
-    cores = [{(r, c) for r in range(p.r0, p.r1 + 1) for c in range(p.c0, p.c1 + 1)}
+    cores = [{(r, c) for r in range(p.r0, p.r1 + 1, p.rs) for c in range(p.c0, p.c1 + 1, p.cs)}
              for p in s.ops]
     for a in range(len(s.ops)):
         for b in range(a + 1, len(s.ops)):
@@ -93,3 +93,18 @@ def test_missing_tiles_are_caught(mapped: tuple[MappingProblem, Schedule]) -> No
                        end=t.end[keep])
     errors = validate(p, dataclasses.replace(s, tiles=tiles))
     assert any("tiles scheduled" in e for e in errors)
+
+
+def test_tile_between_the_columns_of_a_strided_rectangle_is_caught(
+    mapped: tuple[MappingProblem, Schedule],
+) -> None:
+    # the split mesh's attention region is its two edge columns: one strided rectangle
+    p, s = mapped
+    strided = next(q for q in s.ops if q.cs > 1)
+    assert strided.c0 == 0 and strided.c1 == 3
+    k = int(np.flatnonzero(s.tiles.op == strided.op)[0])
+    col = s.tiles.col.copy()
+    col[k] = 1  # inside the bounding box, not one of the rectangle's columns
+    tiles = dataclasses.replace(s.tiles, col=col)
+    errors = validate(p, dataclasses.replace(s, tiles=tiles))
+    assert any("leaves its op's rectangle" in e for e in errors)

@@ -52,6 +52,17 @@ func.func @placement(%x: tensor<1x128x256xbf16>, %w: tensor<256x512xbf16>) {
 
 // -----
 
+// A strided placement (r0, c0, r1, c1, row step, column step) ends on a step: columns 0..3
+// in steps of 2 would leave column 3 half in.
+func.func @placement_step(%x: tensor<1x128x256xbf16>, %w: tensor<256x512xbf16>) {
+  %0 = tile.compute gemm "tfm.linear"(%x, %w) {label = "L0.mlp.up", layer = 0 : i64, block = #tfm<block mlp>, region = "mlp", precision = "bf16", grid = array<i64: 1, 4, 2>, tile_shape = array<i64: 128, 128, 128>, tile_work = array<i64: 2097152, 0, 0, 32768, 32768, 32768, 98304>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 0 : i64, placement = array<i64: 0, 0, 3, 3, 1, 2>} : (tensor<1x128x256xbf16>, tensor<256x512xbf16>) -> tensor<1x128x512xbf16>
+  func.return
+}
+// CHECK: %0 = "tile.compute"
+// CHECK: Operation does not verify: placement (0, 0, 3, 3, 1, 2) is not a rectangle
+
+// -----
+
 // Core coordinates start at 0.
 func.func @placement_negative(%x: tensor<1x128x256xbf16>, %w: tensor<256x512xbf16>) {
   %0 = tile.compute gemm "tfm.linear"(%x, %w) {label = "L0.mlp.up", layer = 0 : i64, block = #tfm<block mlp>, region = "mlp", precision = "bf16", grid = array<i64: 1, 4, 2>, tile_shape = array<i64: 128, 128, 128>, tile_work = array<i64: 2097152, 0, 0, 32768, 32768, 32768, 98304>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 0 : i64, placement = array<i64: -1, 0, 1, 3>} : (tensor<1x128x256xbf16>, tensor<256x512xbf16>) -> tensor<1x128x512xbf16>
