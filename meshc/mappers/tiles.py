@@ -42,8 +42,7 @@ def spread_tiles(
 
 def _nearest(x: int, lo: int, hi: int, step: int) -> int:
     """The coordinate of lo, lo + step, ..., hi nearest to x (the lower one on ties)."""
-    k = min(max(x, lo), hi) - lo
-    return lo + min(round(k / step - 1e-9) * step, hi - lo)
+    return min(range(lo, hi + 1, step), key=lambda v: (abs(v - x), v))
 
 
 def closest_cores(a: Rect, b: Rect) -> tuple[Core, Core]:
