@@ -63,6 +63,7 @@ class Timeline:
         i = bisect.bisect_left(self.busy, (start, start))
         if i and self.busy[i - 1][1] > start:
             i -= 1
+        lo = max(i - 1, 0)  # the pieces may touch the interval before the first one passed
         t, left, first = start, duration, None
         pieces: list[tuple[float, float]] = []
         while left > 0:
@@ -77,18 +78,20 @@ class Timeline:
                 first = t if first is None else first
                 left -= take
                 t += take
-        self.busy = sorted(self.busy + pieces)
-        self._merge()
+        hi = min(i + 1, len(self.busy))  # ... and the one after the last
+        self.busy[lo:hi] = _merged(sorted(self.busy[lo:hi] + pieces))
         return (first if first is not None else start), t
 
-    def _merge(self) -> None:
-        out: list[tuple[float, float]] = []
-        for a, b in self.busy:
-            if out and a <= out[-1][1]:
-                out[-1] = (out[-1][0], max(out[-1][1], b))
-            else:
-                out.append((a, b))
-        self.busy = out
+
+def _merged(busy: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Sorted intervals with the overlapping and touching ones joined."""
+    out: list[tuple[float, float]] = []
+    for a, b in busy:
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def xy_route(src: Core, dst: Core) -> list[tuple[Core, Core]]:
@@ -167,7 +170,9 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         # compute: round-robin tiles, each core back to back
         per_core = [op.n_tiles // len(cores) + (j < op.n_tiles % len(cores))
                     for j in range(len(cores))]
-        cyc = {c: tile_cycles(op, hw.core_types[hw.core_type_at(*c)]) for c in set(cores)}
+        type_of = {c: hw.core_type_at(*c) for c in set(cores)}
+        by_type = {t: tile_cycles(op, hw.core_types[t]) for t in set(type_of.values())}
+        cyc = {c: by_type[t] for c, t in type_of.items()}
         compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
         end = start + compute
         noc_pj = 0.0
