@@ -37,6 +37,7 @@ class CompileOptions:
     budget: float = 0.5  # CP-SAT deterministic time (see docs/mapper.md: ~5-30 s per unit)
     seed: int = 0
     workers: int = 2
+    row_blocks: int = 1  # > 1: split-rows cuts prefill into this many row blocks
 
 
 def pass_list(hw: str, opts: CompileOptions) -> str:
@@ -44,7 +45,7 @@ def pass_list(hw: str, opts: CompileOptions) -> str:
         return opts.passes
     extra = (f" mapper={opts.mapper} budget={opts.budget} seed={opts.seed} "
              f"workers={opts.workers} timings=true")
-    return pipelines.pipeline_spec(opts.pipeline, hw, extra)
+    return pipelines.pipeline_spec(opts.pipeline, hw, extra, opts.row_blocks)
 
 
 def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),

@@ -18,42 +18,46 @@ from meshc.registry import make_context, pass_factories
 BF16 = "lower-quant{weights=bf16 acts=bf16 kv=bf16}"  # f32 exports run at bf16, as the cores do
 
 
-def _flow(quant: str, policy: str, hw: str, mapper: str) -> str:
-    """Every named pipeline: quantize, partition, tile to the grain, map."""
+def _flow(quant: str, policy: str, hw: str, mapper: str, row_blocks: int) -> str:
+    """Every named pipeline: quantize, partition, (cut prefill into row blocks,) tile to the
+    grain, map."""
     return ",".join([
         quant,
         f"partition-attn-mlp{{policy={policy} hw={hw}}}",
+        *([f"split-rows{{parts={row_blocks}}}"] if row_blocks > 1 else []),
         f"tile-grain{{grain=auto hw={hw}}}",
         f"map-mesh{{hw={hw}{mapper}}}",
     ])
 
 
-def default(hw: str, mapper: str = "") -> str:
+def default(hw: str, mapper: str = "", row_blocks: int = 1) -> str:
     """bf16, one shared region, grain chosen per op, mapped with CP-SAT."""
-    return _flow(BF16, "shared", hw, mapper)
+    return _flow(BF16, "shared", hw, mapper, row_blocks)
 
 
-def quantized(hw: str, mapper: str = "") -> str:
+def quantized(hw: str, mapper: str = "", row_blocks: int = 1) -> str:
     """int4 weights in groups of 128, int8 KV cache; then as default."""
-    return _flow("lower-quant{weights=int4 kv=int8 group=128}", "shared", hw, mapper)
+    return _flow("lower-quant{weights=int4 kv=int8 group=128}", "shared", hw, mapper,
+                 row_blocks)
 
 
-def disaggregated(hw: str, mapper: str = "") -> str:
+def disaggregated(hw: str, mapper: str = "", row_blocks: int = 1) -> str:
     """bf16; attention on the cores next to HBM, the MLP on the rest with weights in SRAM."""
-    return _flow(BF16, "disaggregate", hw, mapper)
+    return _flow(BF16, "disaggregate", hw, mapper, row_blocks)
 
 
-PIPELINES: dict[str, Callable[[str, str], str]] = {
+PIPELINES: dict[str, Callable[[str, str, int], str]] = {
     "default": default, "quantized": quantized, "disaggregated": disaggregated,
 }
 
 
-def pipeline_spec(name: str, hw: str, mapper: str = "") -> str:
+def pipeline_spec(name: str, hw: str, mapper: str = "", row_blocks: int = 1) -> str:
     """The pass list of a named pipeline; `mapper` holds extra map-mesh options
-    (" mapper=heft seed=1": space-separated, with a leading space)."""
+    (" mapper=heft seed=1": space-separated, with a leading space); `row_blocks` > 1 adds
+    split-rows (prefill in that many row blocks)."""
     if name not in PIPELINES:
         raise MeshcError(f"unknown pipeline '{name}'", hint=f"known: {', '.join(PIPELINES)}")
-    return PIPELINES[name](hw, mapper)
+    return PIPELINES[name](hw, mapper, row_blocks)
 
 
 def parse_passes(spec: str) -> tuple[ModulePass, ...]:

@@ -18,6 +18,9 @@ DEFAULT_BACKENDS = "report,schedule,trace,program,plots"
 @click.option("--pipeline", default="default", show_default=True,
               help="Named pipeline: default, quantized, disaggregated.")
 @click.option("-p", "--passes", default="", help="Explicit pass list (overrides --pipeline).")
+@click.option("--row-blocks", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Cut prefill into N row blocks that pipeline across the regions "
+                   "(split-rows); 1: whole ops.")
 @click.option("--mapper", type=click.Choice(["cpsat", "heft"]), default="cpsat",
               show_default=True)
 @click.option("--budget", type=float, default=0.5, show_default=True,
@@ -28,8 +31,8 @@ DEFAULT_BACKENDS = "report,schedule,trace,program,plots"
 @click.option("-o", "--out", "out", default="out", show_default=True,
               type=click.Path(file_okay=False), help="Output directory.")
 def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tuple[str, ...],
-             hw: str, pipeline: str, passes: str, mapper: str, budget: float, seed: int,
-             backends: str, out: str) -> None:
+             hw: str, pipeline: str, passes: str, row_blocks: int, mapper: str, budget: float,
+             seed: int, backends: str, out: str) -> None:
     """Compile MODEL for a machine and report simulated latency and energy."""
     from rich.console import Console
 
@@ -37,11 +40,14 @@ def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tu
     from meshc.driver import CompileOptions, compile_model
     from meshc.registry import get_backend
 
+    if passes and row_blocks > 1:
+        raise MeshcError("--row-blocks applies to a named pipeline, not to -p",
+                         hint="add split-rows{parts=N} before tile-grain in the pass list")
     console = Console(stderr=True)
     names = [b.strip() for b in backends.split(",") if b.strip()]
     emitters = [(n, get_backend(n)) for n in names]  # fail on a bad name before the work
     opts = CompileOptions(pipeline=pipeline, passes=passes, mapper=mapper, budget=budget,
-                          seed=seed)
+                          seed=seed, row_blocks=row_blocks)
     with console.status("compiling") as status:
         result = compile_model(request(model, phase, batch, seq, kv_len, dims), hw, opts,
                                progress=lambda msg: status.update(msg))

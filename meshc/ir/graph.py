@@ -79,6 +79,10 @@ def _int(a: IntegerAttr) -> int:
     return a.value.data
 
 
+def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
+    return shape[:axis] + shape[axis + 1:]
+
+
 class GraphOp(IRDLOperation):
     """Common part of every tfm op: layer index and block."""
 
@@ -504,23 +508,59 @@ class MulOp(_Binary):
 
 @irdl_op_definition
 class ConcatOp(GraphOp):
-    """Concatenation along the last axis (data movement only)."""
+    """Concatenation along the last axis, or with `axis` along another one (data movement
+    only). split-rows joins row blocks with `axis 1`."""
 
     name = "tfm.concat"
     inputs = var_operand_def(TensorType)
+    axis = opt_prop_def(IntegerAttr[I64])
     result = result_def(TensorType)
-    assembly_format = "$inputs " + _LB + " `:` type($inputs) `->` type($result)"
+    assembly_format = (
+        "$inputs (`axis` $axis^)? " + _LB + " `:` type($inputs) `->` type($result)"
+    )
+
+    def axis_index(self) -> int:
+        """The concatenated axis, from 0."""
+        rank = len(_shape(self.result.type))
+        return rank - 1 if self.axis is None else _int(self.axis)
 
     def verify_shapes(self) -> None:
         shapes = [_shape(i.type) for i in self.inputs]
         out = _shape(self.result.type)
-        if not shapes or not all(shapes) or not out or any(
-            s[:-1] != out[:-1] for s in shapes
-        ) or sum(s[-1] for s in shapes) != out[-1]:
-            raise VerifyException(f"concatenating {shapes} on the last axis cannot give {out}")
+        a = self.axis_index()
+        if not shapes or not all(shapes) or not 0 <= a < len(out) or any(
+            len(s) != len(out) or _without(s, a) != _without(out, a) for s in shapes
+        ) or sum(s[a] for s in shapes) != out[a]:
+            where = "the last axis" if self.axis is None else f"axis {a}"
+            raise VerifyException(f"concatenating {shapes} on {where} cannot give {out}")
 
     def work(self) -> Work:
         return self._io()
+
+
+@irdl_op_definition
+class SliceOp(GraphOp):
+    """Rows `[start, start + len)` of an activation along the tokens axis (axis 1), where
+    len is the result's length there (data movement only). split-rows cuts row blocks
+    with it."""
+
+    name = "tfm.slice"
+    input = operand_def(TensorType)
+    start = prop_def(IntegerAttr[I64])
+    result = result_def(TensorType)
+    assembly_format = "$input `start` $start " + _LB + " `:` type($input) `->` type($result)"
+
+    def verify_shapes(self) -> None:
+        x, out = _shape(self.input.type), _shape(self.result.type)
+        first = _int(self.start)
+        if (len(x) < 2 or len(out) != len(x) or out[:1] + out[2:] != x[:1] + x[2:]
+                or first < 0 or first + out[1] > x[1]):
+            raise VerifyException(f"rows [{first}, {first + (out[1:2] or (0,))[0]}) of {x} "
+                                  f"cannot give {out}")
+
+    def work(self) -> Work:
+        n = tensor_bytes(self.result.type)
+        return Work(in_bytes=n, out_bytes=n)
 
 
 @irdl_op_definition
@@ -699,7 +739,7 @@ TFM = Dialect(
     [
         WeightOp, EmbeddingOp, LinearOp, LmHeadOp, MatmulOp, AttentionOp, SoftmaxOp, RopeOp,
         LayerNormOp, RmsNormOp, ActivationOp, AddOp, MulOp, MoeOp, KvReadOp, KvAppendOp,
-        QuantizeOp, DequantizeOp, GenericOp, ConcatOp,
+        QuantizeOp, DequantizeOp, GenericOp, ConcatOp, SliceOp,
     ],
     [BlockAttr, AttentionVariantAttr],
 )

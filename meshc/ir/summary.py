@@ -24,15 +24,16 @@ def phase_summary(f: func.FuncOp) -> dict[str, int]:
     """Integer totals of one phase (one function)."""
     total = Work()
     params = 0
-    kv_cache = 0
+    caches: dict[tuple[str, int], int] = {}  # a cache appended in row blocks: its largest
     for op in graph_ops(f):
         total = total + op.work()
         if isinstance(op, WeightOp):
             params += numel(op.result.type)
         if isinstance(op, KvAppendOp):
-            kv_cache += tensor_bytes(op.result.type)
+            key = (op.cache.data, op.layer_index)
+            caches[key] = max(caches.get(key, 0), tensor_bytes(op.result.type))
     out = asdict(total)
-    out.update(flops=total.flops, parameters=params, kv_cache_bytes=kv_cache,
+    out.update(flops=total.flops, parameters=params, kv_cache_bytes=sum(caches.values()),
                activation_bytes=total.out_bytes, ops=len(graph_ops(f)))
     return out
 

@@ -12,6 +12,7 @@ module `meshc.partition_note`       StringAttr: which weights miss the SRAM, by 
                                     what would make them fit
 op `meshc.region`                   StringAttr on every tfm op
 op `meshc.residency`                StringAttr "sram" | "hbm" on every tfm.weight
+op `meshc.part`                     IntegerAttr i64: the row block of an op split-rows cut
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ ATTR_HBM = "meshc.hbm_resident_bytes"
 ATTR_NOTE = "meshc.partition_note"
 ATTR_REGION = "meshc.region"
 ATTR_RESIDENCY = "meshc.residency"
+ATTR_PART = "meshc.part"
 
 DEFAULT_HW = "mesh-4x4"
 SHARED = "shared"
@@ -105,16 +107,28 @@ def unique_weights(module: ModuleOp) -> dict[str, WeightOp]:
     return out
 
 
+def kv_caches(f: func.FuncOp) -> list[KvAppendOp]:
+    """The kv_append holding each KV cache of `f` whole: per cache and layer, the largest
+    (split-rows appends a cache in row blocks, each result the cache so far)."""
+    out: dict[tuple[str, int], KvAppendOp] = {}
+    for op in graph_ops(f):
+        if isinstance(op, KvAppendOp):
+            key = (op.cache.data, op.layer_index)
+            if key not in out or (tensor_bytes(op.result.type)
+                                  > tensor_bytes(out[key].result.type)):
+                out[key] = op
+    return list(out.values())
+
+
 def kv_cache_bytes(module: ModuleOp, region_of: dict[str, str] | None = None) -> dict[str, int]:
     """KV cache bytes per region (the largest phase): what kv_append results hold.
     `region_of` maps a block to a region; default: every block in the op's meshc.region."""
     out: dict[str, int] = {}
     for f in functions(module):
         per: dict[str, int] = {}
-        for op in graph_ops(f):
-            if isinstance(op, KvAppendOp):
-                r = (region_of or {}).get(op.block_name) or region_attr(op)
-                per[r] = per.get(r, 0) + tensor_bytes(op.result.type)
+        for op in kv_caches(f):
+            r = (region_of or {}).get(op.block_name) or region_attr(op)
+            per[r] = per.get(r, 0) + tensor_bytes(op.result.type)
         for r, b in per.items():
             out[r] = max(out.get(r, 0), b)
     return out

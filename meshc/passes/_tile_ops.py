@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import TensorType
+from xdsl.dialects.builtin import IntegerAttr, TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from meshc.hardware.precision import PRECISIONS, wider_of
@@ -24,14 +24,15 @@ from meshc.ir.graph import (
     MatmulOp,
     MoeOp,
     RmsNormOp,
+    SliceOp,
     SoftmaxOp,
     WeightOp,
 )
 from meshc.ir.work import element_bits, numel, precision_name
-from meshc.passes._common import weight_bytes, weight_of
+from meshc.passes._common import ATTR_PART, weight_bytes, weight_of
 from meshc.passes._tiling import ATTENTION, GEMM, MEMORY, VECTOR, TileProblem
 
-MEMORY_OPS = (KvReadOp, KvAppendOp, EmbeddingOp, ConcatOp)
+MEMORY_OPS = (KvReadOp, KvAppendOp, EmbeddingOp, ConcatOp, SliceOp)
 REDUCTIONS = (SoftmaxOp, LayerNormOp, RmsNormOp)
 
 
@@ -217,7 +218,9 @@ def short_name(op: GraphOp) -> str:
 
 class Labeler:
     """Stable unique labels `phase.L<layer>.<block>.<name>` (`phase.<block>.<name>` outside
-    the layers); names without a weight get an index per (phase, layer, block, name)."""
+    the layers); names without a weight get an index per (phase, layer, block, name). Row
+    blocks of one op (`meshc.part`, from split-rows; they come one after another) share its
+    name and end in `.p<part>`."""
 
     def __init__(self, phase: str) -> None:
         self.phase = phase
@@ -228,10 +231,14 @@ class Labeler:
         prefix = self.phase + (f".L{op.layer_index}" if op.layer_index >= 0 else "")
         name = short_name(op)
         base = f"{prefix}.{op.block_name}.{name}"
+        part = op.attributes.get(ATTR_PART)
+        later_part = isinstance(part, IntegerAttr) and part.value.data > 0
         if not isinstance(op, LinearOp | LmHeadOp | KvReadOp | KvAppendOp):
-            i = self.counts.get(base, 0)
+            i = self.counts.get(base, 1) - 1 if later_part else self.counts.get(base, 0)
             self.counts[base] = i + 1
             base = f"{base}{i}"
+        if isinstance(part, IntegerAttr):
+            base = f"{base}.p{part.value.data}"
         label, n = base, 1
         while label in self.used:
             label, n = f"{base}.{n}", n + 1

@@ -11,7 +11,7 @@ from xdsl.passes import ModulePass
 
 from meshc.errors import MeshcError
 from meshc.hardware import CoreType, Hardware
-from meshc.ir.graph import KvAppendOp, WeightOp
+from meshc.ir.graph import WeightOp
 from meshc.ir.work import element_bits, tensor_bytes
 from meshc.passes._common import (
     ATTR_HBM,
@@ -29,6 +29,7 @@ from meshc.passes._common import (
     functions,
     graph_ops,
     hardware,
+    kv_caches,
     quantized_operands,
     resident_bytes_attr,
     unique_weights,
@@ -174,9 +175,8 @@ def _kv_by_layer(module: ModuleOp, region_of: dict[str, str]) -> dict[str, dict[
     best_total = -1
     for f in functions(module):
         per: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-        for g in graph_ops(f):
-            if isinstance(g, KvAppendOp):
-                per[region_of[g.block_name]][g.layer_index] += tensor_bytes(g.result.type)
+        for g in kv_caches(f):
+            per[region_of[g.block_name]][g.layer_index] += tensor_bytes(g.result.type)
         total = sum(sum(v.values()) for v in per.values())
         if total > best_total:
             best, best_total = per, total

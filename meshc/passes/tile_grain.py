@@ -53,7 +53,7 @@ class TileGrainPass(ModulePass):
     `meshc.region`, `meshc.residency`) and lower-quant.
     Output: every tfm op but tfm.weight is replaced by one tile.compute with the same
     operands and result type: source, label (`decode.L3.mlp.down`), kind (gemm: linear,
-    lm_head, matmul, attention, moe; memory: kv_read, kv_append, embedding, concat; vector:
+    lm_head, matmul, attention, moe; memory: kv_read, kv_append, embedding, concat, slice; vector:
     the rest), layer, block, region (`meshc.region`, default `shared`), precision (for gemm
     the widest, over the region's core types, of the precision a core executes the wider of
     the activation and weight formats at; else the data's storage format), grid (tiles along

@@ -272,6 +272,26 @@ func.func @concat(%a: tensor<1x8x32xbf16>, %b: tensor<1x8x16xbf16>) {
 
 // -----
 
+// Concatenation on the rows (axis 1) needs equal features: 32 and 16 differ.
+func.func @concat_rows(%a: tensor<1x8x32xbf16>, %b: tensor<1x4x16xbf16>) {
+  %0 = tfm.concat %a, %b axis 1 layer 0 attention : tensor<1x8x32xbf16>, tensor<1x4x16xbf16> -> tensor<1x12x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.concat"
+// CHECK: Operation does not verify: concatenating [(1, 8, 32), (1, 4, 16)] on axis 1 cannot give (1, 12, 32)
+
+// -----
+
+// Rows [6, 10) of an 8-row activation do not exist.
+func.func @slice(%a: tensor<1x8x32xbf16>) {
+  %0 = tfm.slice %a start 6 layer 0 attention : tensor<1x8x32xbf16> -> tensor<1x4x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.slice"
+// CHECK: Operation does not verify: rows [6, 10) of (1, 8, 32) cannot give (1, 4, 32)
+
+// -----
+
 // A token cannot be routed to more experts (5) than there are (4).
 func.func @moe_top_k(%x: tensor<1x8x32xbf16>, %r: tensor<32x4xbf16>, %g: tensor<4x32x16xbf16>, %d: tensor<4x16x32xbf16>) {
   %0 = tfm.moe %x, %r, %g, %g, %d experts 4 top_k 5 shared 0 layer 1 mlp : tensor<1x8x32xbf16>, tensor<32x4xbf16>, tensor<4x32x16xbf16>, tensor<4x32x16xbf16>, tensor<4x16x32xbf16> -> tensor<1x8x32xbf16>

@@ -26,6 +26,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
   %s2 = tfm.matmul %s, %q layer 0 attention : tensor<1x8x8xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
   %p = tfm.softmax %s layer 0 attention : tensor<1x8x8xbf16>
   %oo = tfm.concat %o, %o2 layer 0 attention : tensor<1x8x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x64xbf16>
+  %rows = tfm.slice %o start 2 layer 0 attention : tensor<1x8x32xbf16> -> tensor<1x5x32xbf16>
+  %joined = tfm.concat %rows, %o axis 1 layer 0 attention : tensor<1x5x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x13x32xbf16>
   %a = tfm.activation "silu" %o * %q layer 1 mlp : tensor<1x8x32xbf16>
   %a2 = tfm.activation "gelu_tanh" %o layer 1 mlp : tensor<1x8x32xbf16>
   %sum = tfm.add %a, %a2 layer 1 mlp : tensor<1x8x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
@@ -71,6 +73,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-NEXT: %s2 = tfm.matmul %s, %q layer 0 attention : tensor<1x8x8xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
 // CHECK-NEXT: %p = tfm.softmax %s layer 0 attention : tensor<1x8x8xbf16>
 // CHECK-NEXT: %oo = tfm.concat %o, %o2 layer 0 attention : tensor<1x8x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x64xbf16>
+// CHECK-NEXT: %rows = tfm.slice %o start 2 layer 0 attention : tensor<1x8x32xbf16> -> tensor<1x5x32xbf16>
+// CHECK-NEXT: %joined = tfm.concat %rows, %o axis 1 layer 0 attention : tensor<1x5x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x13x32xbf16>
 // CHECK-NEXT: %a = tfm.activation "silu" %o * %q layer 1 mlp : tensor<1x8x32xbf16>
 // CHECK-NEXT: %a2 = tfm.activation "gelu_tanh" %o layer 1 mlp : tensor<1x8x32xbf16>
 // CHECK-NEXT: %sum = tfm.add %a, %a2 layer 1 mlp : tensor<1x8x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
@@ -118,6 +122,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-GENERIC-NEXT: %s2 = "tfm.matmul"(%s, %q) <{layer = 0 : i64, block = #tfm<block attention>}> : (tensor<1x8x8xbf16>, tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %p = "tfm.softmax"(%s) <{layer = 0 : i64, block = #tfm<block attention>}> : (tensor<1x8x8xbf16>) -> tensor<1x8x8xbf16>
 // CHECK-GENERIC-NEXT: %oo = "tfm.concat"(%o, %o2) <{layer = 0 : i64, block = #tfm<block attention>}> : (tensor<1x8x32xbf16>, tensor<1x8x32xbf16>) -> tensor<1x8x64xbf16>
+// CHECK-GENERIC-NEXT: %rows = "tfm.slice"(%o) <{start = 2 : i64, layer = 0 : i64, block = #tfm<block attention>}> : (tensor<1x8x32xbf16>) -> tensor<1x5x32xbf16>
+// CHECK-GENERIC-NEXT: %joined = "tfm.concat"(%rows, %o) <{axis = 1 : i64, layer = 0 : i64, block = #tfm<block attention>}> : (tensor<1x5x32xbf16>, tensor<1x8x32xbf16>) -> tensor<1x13x32xbf16>
 // CHECK-GENERIC-NEXT: %a = "tfm.activation"(%o, %q) <{kind = "silu", layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>, tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %a2 = "tfm.activation"(%o) <{kind = "gelu_tanh", layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %sum = "tfm.add"(%a, %a2) <{layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>, tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
