@@ -13,11 +13,17 @@ other sets (e.g. llama3 through the full pipeline) just call it with their probl
 Sets:
 * single layer: one synthetic decoder layer (meshc.mappers.synthetic: norm, q/k/v/o,
   attention, norm, gate/up/act/down; Llama-3-8B shapes, 512-token prefill) at several grains on
-  4x4 and 8x8 meshes, plus the variant with attention split into one chain per KV head.
+  4x4 and 8x8 meshes, with the MLP weights streamed from HBM and resident in SRAM, plus the
+  variant with attention split into one chain per KV head; CP-SAT proves most of these
+  optimal. Then the layer split into 4 row blocks (as split-rows does) with the MLP weights
+  resident, whose blocks can pipeline across the attention and MLP regions; the summary line
+  of these carries the goal (CP-SAT >= 5% below HEFT), and a table gives their CP-SAT
+  makespan over the unsplit layer's (MLP streamed | resident): below 1, splitting pays.
 * many layers: synthetic stand-ins of the size of llama3-8b (32 layers, prefill and decode) on
   8x8 and llama3-70b (80 layers) on 16x16, solved by windows of layers.
 * pipeline: the real problems of llama3-8b on mesh-8x8 and llama3-70b on mesh-16x16 (prefill
-  seq 2048, decode kv 2048) as the default pipeline hands them to map-mesh.
+  seq 2048, decode kv 2048) as the default pipeline hands them to map-mesh, and llama3-8b's
+  prefill through the disaggregated pipeline in 4 row blocks (mesh-8x8).
 """
 
 from __future__ import annotations
@@ -105,19 +111,59 @@ def bench_row(label: str, problem: MappingProblem, options: MapperOptions) -> Ro
     return row
 
 
-def single_layer_set(quick: bool) -> list[Row]:
+@dataclass(frozen=True)
+class LayerSet:
+    """The single-layer set: unsplit layers (keyed by mesh, grain and whether the MLP weights
+    are resident) and layers split into row blocks (keyed by mesh and grain)."""
+
+    unsplit: dict[tuple[int, int, bool], Row]
+    kv_head: list[Row]
+    blocks: dict[tuple[int, int], Row]
+
+
+ROW_BLOCKS = 4
+
+
+def single_layer_set(quick: bool) -> LayerSet:
     options = MapperOptions(time_budget=2.0)
-    rows = []
     grains = (128,) if quick else (64, 128, 256)
-    for mesh in (4, 8):
-        for grain in grains:
-            p = decoder_problem(mesh, mesh, grain=grain)
-            rows.append(bench_row(f"layer {mesh}x{mesh} grain {grain}", p, options))
+    unsplit: dict[tuple[int, int, bool], Row] = {}
+    for resident in (False, True):
+        for mesh in (4, 8):
+            for grain in grains:
+                p = decoder_problem(mesh, mesh, grain=grain, resident_mlp=resident)
+                label = f"layer {mesh}x{mesh} grain {grain}" + (", MLP res." if resident else "")
+                unsplit[mesh, grain, resident] = bench_row(label, p, options)
+    kv_head = []
     if not quick:
         for mesh in (4, 8):
             p = decoder_problem(mesh, mesh, grain=128, head_groups=True)
-            rows.append(bench_row(f"layer/KV-head {mesh}x{mesh} grain 128", p, options))
-    return rows
+            kv_head.append(bench_row(f"layer/KV-head {mesh}x{mesh} grain 128", p, options))
+    print(_summary("unsplit layers", [*unsplit.values(), *kv_head]) + "; CP-SAT proves "
+          f"{sum(r.status == 'OPTIMAL' for r in [*unsplit.values(), *kv_head])} of "
+          f"{len(unsplit) + len(kv_head)} optimal (status OPTIMAL): a layer of whole ops is "
+          "nearly a chain", flush=True)
+    blocks: dict[tuple[int, int], Row] = {}
+    for mesh in (4, 8):
+        for grain in grains:
+            p = decoder_problem(mesh, mesh, grain=grain, parts=ROW_BLOCKS, resident_mlp=True)
+            label = f"layer {mesh}x{mesh} grain {grain}, {ROW_BLOCKS} blocks"
+            blocks[mesh, grain] = bench_row(label, p, options)
+    print(_summary(f"row-block layers ({ROW_BLOCKS} blocks, MLP resident)",
+                   list(blocks.values())) + " (goal: >= 5%)", flush=True)
+    print("splitting pays? CP-SAT makespan of the row-block layer / of the unsplit layer "
+          "(same mesh and grain), unsplit MLP streamed | resident:")
+    for (mesh, grain), row in blocks.items():
+        streamed, resident = unsplit[mesh, grain, False], unsplit[mesh, grain, True]
+        print(f"  {mesh}x{mesh} grain {grain}: {row.cpsat / streamed.cpsat:.3f} | "
+              f"{row.cpsat / resident.cpsat:.3f}", flush=True)
+    return LayerSet(unsplit=unsplit, kv_head=kv_head, blocks=blocks)
+
+
+def _summary(what: str, rows: list[Row]) -> str:
+    gains = [100 * (1 - r.cpsat / r.heft) for r in rows]
+    return (f"{what}: CP-SAT vs HEFT mean {sum(gains) / len(gains):.2f}%, "
+            f"best {max(gains):.2f}%, worst {min(gains):.2f}%")
 
 
 def many_layer_set() -> list[Row]:
@@ -133,9 +179,11 @@ def many_layer_set() -> list[Row]:
     return [bench_row(label, make(), options) for label, make in cases]
 
 
-def pipeline_problems(model: str, hw_name: str) -> list[tuple[str, MappingProblem]]:
+def pipeline_problems(model: str, hw_name: str, pipeline: str = "default",
+                      row_blocks: int = 1, phases: tuple[str, ...] = ("prefill", "decode"),
+                      ) -> list[tuple[str, MappingProblem]]:
     """The real problems of `model` (prefill seq 2048 and decode kv 2048) on `hw_name`: the
-    default pipeline up to tiling, then map-mesh's own extraction."""
+    named pipeline (with `row_blocks`) up to tiling, then map-mesh's own extraction."""
     from xdsl.dialects import func
 
     from meshc import pipelines
@@ -145,28 +193,28 @@ def pipeline_problems(model: str, hw_name: str) -> list[tuple[str, MappingProble
     from meshc.passes.map_mesh import extract_problem, regions_of
 
     hw = load_hardware(hw_name)
-    module = load_model(ModelRequest(model, ("prefill", "decode"), Shape(1, 2048, 2048)))
-    spec = pipelines.default(hw_name).rsplit(",map-mesh", 1)[0]
+    module = load_model(ModelRequest(model, phases, Shape(1, 2048, 2048)))
+    spec = pipelines.pipeline_spec(pipeline, hw_name, "", row_blocks).rsplit(",map-mesh", 1)[0]
     pipelines.apply(module, spec)
     regions = regions_of(module, hw)
-    return [(f"{model} {f.sym_name.data}, {hw_name}", extract_problem(f, hw, regions))
+    what = hw_name + (f" {pipeline[:4]}. x{row_blocks}" if row_blocks > 1 else "")
+    return [(f"{model} {f.sym_name.data}, {what}", extract_problem(f, hw, regions))
             for f in module.ops if isinstance(f, func.FuncOp)]
 
 
 def pipeline_set() -> list[Row]:
     options = MapperOptions(time_budget=0.5)
-    return [bench_row(label, p, options)
-            for model, hw in (("llama3-8b", "mesh-8x8"), ("llama3-70b", "mesh-16x16"))
-            for label, p in pipeline_problems(model, hw)]
+    problems = [p for model, hw in (("llama3-8b", "mesh-8x8"), ("llama3-70b", "mesh-16x16"))
+                for p in pipeline_problems(model, hw)]
+    problems += pipeline_problems("llama3-8b", "mesh-8x8", "disaggregated", ROW_BLOCKS,
+                                  ("prefill",))
+    return [bench_row(label, p, options) for label, p in problems]
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     print(HEADER)
-    rows = single_layer_set(quick)
-    gains = [1 - r.cpsat / r.heft for r in rows]
-    print(f"single-layer set: CP-SAT vs HEFT mean {100 * sum(gains) / len(gains):.2f}%, "
-          f"best {100 * max(gains):.2f}% (goal: >= 5%)")
+    single_layer_set(quick)
     if not quick:
         many_layer_set()
         pipeline_set()

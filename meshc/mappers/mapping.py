@@ -37,11 +37,12 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
     bounds = bounds_of(inst)
     heft_plan = heft(inst)
     heft_schedule = _checked(problem, materialize(inst, heft_plan), "HEFT")
+    heft_makespan = heft_schedule.makespan
 
     def result(schedule: Schedule, status: str, **extra: object) -> MappingResult:
         stats = MappingStats(
             solver=options.mapper, status=status, makespan=schedule.makespan,
-            heft_makespan=heft_schedule.makespan, lower_bound=bounds["best"],
+            heft_makespan=heft_makespan, lower_bound=bounds["best"],
             lower_bounds=bounds, solve_time_s=round(time.perf_counter() - t0, 3),
             options=options, **extra,  # type: ignore[arg-type]
         )
@@ -57,6 +58,7 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
                       notes=(note,))
     from meshc.mappers.cpsat import improve  # ortools is loaded only when CP-SAT is asked for
 
+    del heft_schedule  # its tile arrays (12 M tiles on llama3-70b prefill) are rebuilt if needed
     out = improve(inst, heft_plan, bounds["model_bound"], options)
     common = {"scale": out.scale, "windows_solved": out.windows_solved,
               "windows_accepted": out.windows_accepted,
@@ -66,14 +68,16 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
     notes = list(out.notes)
     if out.plan is None:
         notes.append(f"CP-SAT returned no solution ({out.status}); returning HEFT's schedule")
-        return result(heft_schedule, "FALLBACK", fell_back=True, notes=tuple(notes), **common)
-    assert out.raw is not None
+        return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
+                      notes=tuple(notes), **common)
     schedule = materialize(inst, out.plan)
-    errors = validate(problem, out.raw) or validate(problem, schedule)
+    errors = list(out.raw_errors) or validate(problem, schedule)
     if errors:
         notes.append("CP-SAT schedule failed validation, returning HEFT's: " + "; ".join(
             errors[:3]))
-        return result(heft_schedule, "FALLBACK", fell_back=True, notes=tuple(notes), **common)
-    if schedule.makespan > heft_schedule.makespan:
-        return result(heft_schedule, out.status, fell_back=False, notes=tuple(notes), **common)
+        return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
+                      notes=tuple(notes), **common)
+    if schedule.makespan > heft_makespan:
+        return result(materialize(inst, heft_plan), out.status, fell_back=False,
+                      notes=tuple(notes), **common)
     return result(schedule, out.status, fell_back=False, notes=tuple(notes), **common)

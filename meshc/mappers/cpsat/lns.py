@@ -1,7 +1,12 @@
 """CP-SAT improvement of a HEFT plan: one exact solve, or windows of layers (LNS).
 
 1. Pick the time unit: `scale` cycles with the HEFT makespan at most `max_horizon_units`.
-2. The incumbent is HEFT's plan re-timed in units (same rectangles, same order).
+2. The incumbent is HEFT's plan re-timed in units (same rectangles, same order). With row
+   blocks (windows.py) and more than one window, it is re-timed in the window order (group
+   by group) instead: often longer than HEFT's plan, but pipelined as the windows expect. If
+   the search from there (step 3) ends no better than HEFT's plan, step 3 runs again from
+   HEFT's plan with windows of whole layers, as without row blocks (with weights streamed
+   from HBM the stage-by-stage order of HEFT can be the better one).
 3. If all ops fit in one window: one solve of the whole problem with the full budget.
    Otherwise: passes over windows of consecutive layers (odd passes shifted by half a window),
    each window solved with the rest fixed or re-timed (windows.py); a window's result is kept
@@ -31,21 +36,29 @@ from meshc.mappers.cpsat.solve import SolveRequest, solve_window
 from meshc.mappers.instance import Instance, rescale
 from meshc.mappers.options import MapperOptions
 from meshc.mappers.plan import Plan, list_schedule
-from meshc.mappers.schedule import Schedule
 from meshc.mappers.tiles import materialize
-from meshc.mappers.windows import WindowSpec, window_chunks, window_spec
+from meshc.mappers.validate import validate
+from meshc.mappers.windows import (
+    Layout,
+    WindowSpec,
+    layout_of,
+    window_chunks,
+    window_order,
+    window_spec,
+)
 
 MIN_WINDOW_DTIME = 0.02
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CpsatOutcome:
-    """`plan` is in cycles (scale 1) or None when no solve returned a solution; `raw` is the
-    schedule exactly as CP-SAT (and the window composition) produced it, before re-timing,
-    for validation."""
+    """`plan` is in cycles (scale 1) or None when no solve returned a solution;
+    `raw_errors` are the validator's findings on the schedule exactly as CP-SAT (and the
+    window composition) produced it, before re-timing (checked here so that its tile arrays,
+    12 M tiles for llama3-70b prefill, are freed before the final schedule is built)."""
 
     plan: Plan | None
-    raw: Schedule | None
+    raw_errors: tuple[str, ...]
     status: str
     scale: int
     windows_solved: int
@@ -62,6 +75,7 @@ class _Search:
 
     inst: Instance
     options: MapperOptions
+    layout: Layout
     incumbent: Plan
     deadline: float
     z_lower: int
@@ -79,7 +93,7 @@ class _Search:
         decisions when they were kept."""
         wall_left = self.deadline - time.perf_counter()
         self.spent += step
-        spec = window_spec(self.inst, self.incumbent, ops)
+        spec = window_spec(self.inst, self.incumbent, ops, self.layout)
         res = solve_window(SolveRequest(
             inst=self.inst, spec=spec, incumbent=self.incumbent, z_lower=self.z_lower,
             dtime=step, wall_s=wall_left, seed=self.options.seed, workers=self.options.workers,
@@ -167,29 +181,50 @@ def _one_pass(search: _Search, chunks: list[tuple[int, ...]], per_window: float,
     return improved
 
 
-def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
-            options: MapperOptions) -> CpsatOutcome:
-    """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
-    scale = choose_scale(heft_plan.makespan(inst1), options.max_horizon_units)
-    inst = rescale(inst1, scale)
-    incumbent = list_schedule(inst, heft_plan.cand, heft_plan.order())
-    chunks = window_chunks(inst, incumbent, options.window_ops)
+def _passes(search: _Search, chunks: list[tuple[int, ...]], model_bound: int) -> None:
+    """Passes over the windows `chunks` (re-cut after every pass) until one of the stops."""
+    inst, options = search.inst, search.options
     single = len(chunks) == 1
-    search = _Search(inst=inst, options=options, incumbent=incumbent,
-                     deadline=time.perf_counter() + options.wall_limit_s,
-                     z_lower=-(-model_bound // scale) if single else 0)
     per_window = options.time_budget if single else max(
         MIN_WINDOW_DTIME, options.time_budget / len(chunks))
     n_pass = 0
     while True:
         improved = _one_pass(search, chunks, per_window, first_pass=n_pass == 0)
         n_pass += 1
-        done = search.incumbent.makespan(inst) * scale <= model_bound
+        done = search.incumbent.makespan(inst) * inst.scale <= model_bound
         if (single or done or search.wall_hit or (not improved and n_pass >= 2)
                 or search.spent + MIN_WINDOW_DTIME > options.time_budget):
             break
         first = options.window_ops // 2 if n_pass % 2 else None
-        chunks = window_chunks(inst, search.incumbent, options.window_ops, first)
+        chunks = window_chunks(inst, search.incumbent, options.window_ops, first, search.layout)
+
+
+def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
+            options: MapperOptions) -> CpsatOutcome:
+    """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
+    scale = choose_scale(heft_plan.makespan(inst1), options.max_horizon_units)
+    inst = rescale(inst1, scale)
+    heft_units = list_schedule(inst, heft_plan.cand, heft_plan.order())
+    layout = layout_of(inst)
+    chunks = window_chunks(inst, heft_units, options.window_ops, layout=layout)
+    single = len(chunks) == 1
+    search = _Search(inst=inst, options=options, layout=layout, incumbent=heft_units,
+                     deadline=time.perf_counter() + options.wall_limit_s,
+                     z_lower=-(-model_bound // scale) if single else 0)
+    pipelined = layout.split and not single
+    if pipelined:  # HEFT's rectangles, re-timed in pipeline order
+        search.incumbent = list_schedule(inst, heft_units.cand, window_order(layout, heft_units))
+        chunks = window_chunks(inst, search.incumbent, options.window_ops, layout=layout)
+    _passes(search, chunks, model_bound)
+    if (pipelined and not search.wall_hit
+            and search.incumbent.makespan(inst) >= heft_units.makespan(inst)):
+        search.notes.append("row-block windows did not beat HEFT; then windows of layers "
+                            "from HEFT's plan")
+        search.layout = layout_of(inst, row_blocks=False)
+        search.incumbent = heft_units
+        search.spent = 0.0
+        _passes(search, window_chunks(inst, heft_units, options.window_ops,
+                                      layout=search.layout), model_bound)
     notes = list(search.notes)
     if search.wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
@@ -199,8 +234,9 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
               "notes": tuple(notes)}
     if not any(s in ("OPTIMAL", "FEASIBLE") for s in search.statuses):
         status = search.statuses[-1] if search.statuses else "NOT_RUN"
-        return CpsatOutcome(plan=None, raw=None, status=status, **common)  # type: ignore[arg-type]
+        return CpsatOutcome(plan=None, raw_errors=(), status=status, **common)  # type: ignore[arg-type]
     proved = single and scale == 1 and search.statuses[0] == "OPTIMAL"
     final = list_schedule(inst1, search.incumbent.cand, search.incumbent.order())
-    return CpsatOutcome(plan=final, raw=materialize(inst, search.incumbent),  # type: ignore[arg-type]
+    raw_errors = tuple(validate(inst1.problem, materialize(inst, search.incumbent)))
+    return CpsatOutcome(plan=final, raw_errors=raw_errors,  # type: ignore[arg-type]
                         status="OPTIMAL" if proved else "FEASIBLE", **common)

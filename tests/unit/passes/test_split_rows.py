@@ -109,3 +109,21 @@ def test_row_blocks_with_explicit_passes_is_refused() -> None:
     assert r.exit_code == 2
     assert "--row-blocks applies to a named pipeline" in r.output
 
+
+@pytest.mark.parametrize("model", ["gpt2", "minilm-l6", "mixtral-8x7b"])
+def test_the_mapper_sees_row_blocks_exactly_where_split_rows_made_them(model: str) -> None:
+    """map-mesh's problems: the LNS windows recognise the row blocks of a split prefill, and
+    find none in decode or in an unsplit module."""
+    from meshc.hardware import load_hardware
+    from meshc.mappers.instance import build_instance
+    from meshc.mappers.windows import layout_of
+    from meshc.passes.map_mesh import extract_problem, regions_of
+
+    hw = load_hardware("mesh-4x4")
+    for parts in (1, PARTS):
+        m = module(model)
+        apply(m, pipeline_spec("disaggregated", "mesh-4x4", "", parts).rsplit(",map-mesh")[0])
+        regions = regions_of(m, hw)
+        for name, f in phases(m).items():
+            split = layout_of(build_instance(extract_problem(f, hw, regions))).split
+            assert split == (parts > 1 and name == "prefill"), (name, parts)
