@@ -191,6 +191,8 @@ def hbm_bytes(op: GraphOp, residency: dict[WeightOp, str], has_hbm: bool) -> tup
         full = weight_bytes(wt)
         if isinstance(op, EmbeddingOp):
             read += -(-full * numel(op.ids.type) // _shape(wt.result.type)[0])
+        elif isinstance(op, SliceOp):  # rows of a table (split-rows)
+            read += -(-full * numel(op.result.type) // numel(op.input.type))
         elif isinstance(op, MoeOp) and v is not op.router:
             _, active, _ = moe_active(op)
             read += -(-full * active // _shape(wt.result.type)[0])

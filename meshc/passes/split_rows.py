@@ -52,7 +52,8 @@ class SplitRowsPass(ModulePass):
     lm_head over all tokens) whose result has at least `parts` rows becomes `parts` ops of
     the same kind, block j taking rows [start_j, end_j) (near-even) of its row operands and
     marked `meshc.part = j`; weights are shared, so a weight kept in HBM is streamed once
-    per block. A KV cache is appended block by block: block j's kv_append takes block j's
+    per block (except one an add or mul broadcasts along the tokens, a position table: it
+    is cut like an activation). A KV cache is appended block by block: block j's kv_append takes block j's
     rows and, as past, block j-1's result (the cache so far). A causal attention's block j
     reads the cache up to its last row (block-causal: fully masked blocks are skipped, so
     its MACs fall to (parts + 1) / (2 parts) of the unsplit op's); a non-causal one reads the
@@ -130,7 +131,8 @@ class _Splitter:
         for op in list(f.body.block.ops):
             if isinstance(op, GraphOp) and not isinstance(op, WeightOp):
                 rows = _rows_of(op)
-                if rows >= self.n:
+                if rows >= self.n and all(self._row_axis(op, v, rows) in (None, ROW_AXIS)
+                                          for v in op.operands):
                     self._split(op, rows)
                     done.append(op)
                     continue
@@ -151,8 +153,8 @@ class _Splitter:
                 operands = [self._block(op.new, rows, j, op)] + ([] if past is None else [past])
                 out_rows += 0 if past is None else _shape(past)[ROW_AXIS]
             else:
-                operands = [self._block(v, rows, j, op) if self._is_rows(v, rows) else v
-                            for v in op.operands]
+                operands = [v if self._row_axis(op, v, rows) is None
+                            else self._block(v, rows, j, op) for v in op.operands]
             out = _with_rows(op.results[0], out_rows)
             results.append(self._insert(type(op), op, op, operands, out, j, dict(op.properties)))
         (self.caches if isinstance(op, KvAppendOp) else self.blocks)[op.results[0]] = results
@@ -164,9 +166,19 @@ class _Splitter:
         kv = [self._prefix(v, seen, op) for v in (op.k, op.v)]
         return [self._block(op.q, rows, j, op), *kv, *op.operands[3:]]
 
-    def _is_rows(self, v: SSAValue, rows: int) -> bool:
+    @staticmethod
+    def _row_axis(op: GraphOp, v: SSAValue, rows: int) -> int | None:
+        """The axis of operand `v` that runs along op's `rows` tokens, None if it has none.
+        An elementwise operand aligns to the result's trailing axes (numpy broadcasting),
+        weights included (a position table added to the tokens); other ops' weights have
+        no token axis."""
         shape = _shape(v) if isinstance(v.type, TensorType) else ()
-        return len(shape) >= 2 and shape[ROW_AXIS] == rows and weight_of(v) is None
+        if isinstance(op, AddOp | MulOp):
+            axis = len(shape) - 2  # the result is [batch, tokens, features]
+            return axis if axis >= 0 and shape[axis] == rows != 1 else None
+        if len(shape) >= 2 and shape[ROW_AXIS] == rows and weight_of(v) is None:
+            return ROW_AXIS
+        return None
 
     def _block(self, v: SSAValue, rows: int, j: int, user: GraphOp) -> SSAValue:
         """Block j of the `rows` rows of `v`."""

@@ -147,3 +147,24 @@ func.func @encoder(%x: tensor<1x6x32xbf16>) -> tensor<1x6x6xbf16> {
 // CHECK-NEXT: tfm.softmax
 // CHECK:      %[[P:.*]] = tfm.concat {{.*}} axis 1 {{.*}} -> tensor<1x6x6xbf16>
 // CHECK-NEXT: func.return %[[P]]
+
+// -----
+
+// A position table added to the tokens (as torch's exporters emit it): the weight is cut
+// along the tokens too; a bias row ([1, 1, 32]) broadcasts and stays whole.
+func.func @positions(%x: tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16> {
+  %pos = tfm.weight "pos" layer -1 other : tensor<1x8x32xbf16>
+  %bias = tfm.weight "bias" layer -1 other : tensor<1x1x32xbf16>
+  %a = tfm.add %x, %pos layer -1 other : tensor<1x8x32xbf16>, tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
+  %b = tfm.add %a, %bias layer -1 other : tensor<1x8x32xbf16>, tensor<1x1x32xbf16> -> tensor<1x8x32xbf16>
+  func.return %b : tensor<1x8x32xbf16>
+}
+
+// CHECK-LABEL: func.func @positions
+// CHECK:      %[[X0:.*]] = tfm.slice %x start 0 {{.*}} -> tensor<1x3x32xbf16>
+// CHECK-NEXT: %[[P0:.*]] = tfm.slice %pos start 0 {{.*}} -> tensor<1x3x32xbf16>
+// CHECK-NEXT: %[[A0:.*]] = tfm.add %[[X0]], %[[P0]] {{.*}} : tensor<1x3x32xbf16>, tensor<1x3x32xbf16> -> tensor<1x3x32xbf16>
+// CHECK:      tfm.slice %pos start 6 {{.*}} -> tensor<1x2x32xbf16>
+// CHECK:      tfm.add %[[A0]], %bias {{.*}} : tensor<1x3x32xbf16>, tensor<1x1x32xbf16> -> tensor<1x3x32xbf16>
+// CHECK:      %[[B:.*]] = tfm.concat {{.*}} axis 1 {{.*}} -> tensor<1x8x32xbf16>
+// CHECK-NEXT: func.return %[[B]]

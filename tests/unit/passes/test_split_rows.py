@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
@@ -11,6 +13,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 
 from meshc.cli import main as cli
 from meshc.driver import CompileOptions, compile_model
+from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
 from meshc.frontends.zoo import names as zoo_names
@@ -127,3 +130,20 @@ def test_the_mapper_sees_row_blocks_exactly_where_split_rows_made_them(model: st
         for name, f in phases(m).items():
             split = layout_of(build_instance(extract_problem(f, hw, regions))).split
             assert split == (parts > 1 and name == "prefill"), (name, parts)
+
+
+ONNX = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "onnx").glob("*.onnx"))
+
+
+@pytest.mark.parametrize("path", ONNX, ids=[p.stem for p in ONNX])
+def test_exported_graphs_split_and_keep_their_linear_work(path: Path) -> None:
+    """What torch's exporters emit (generic ops, matmuls, a position table added to the
+    token embeddings) splits into a module that verifies, with the same linear work."""
+    try:
+        whole = load_model(ModelRequest(str(path), shape=Shape(1, 64, 32)))
+    except MeshcError:  # a symbolic dimension the fixture needs bound: not this test's topic
+        pytest.skip("needs --dim")
+    split = load_model(ModelRequest(str(path), shape=Shape(1, 64, 32)))
+    apply(split, f"split-rows{{parts={PARTS}}}")
+    for phase in phases(whole):
+        assert total(split, phase).linear_macs == total(whole, phase).linear_macs
