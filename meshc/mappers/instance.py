@@ -141,11 +141,17 @@ class Instance:
 
     def delay(self, e: int, src_cand: int, dst_cand: int) -> int:
         """Transfer delay (units) of edge `e` between two chosen candidates."""
-        return int(self.delays(e, src_cand)[dst_cand])
+        return -(-self.delay_cycles(e, src_cand, dst_cand) // self.scale)
 
     def delay_cycles(self, e: int, src_cand: int, dst_cand: int) -> int:
-        """Transfer delay (cycles) of edge `e` between two chosen candidates."""
-        return int(self.delays_cycles(e, src_cand)[dst_cand])
+        """Transfer delay (cycles) of edge `e` between two chosen candidates (the rule of
+        `delays_cycles` for one pair, without arrays: list scheduling asks it per edge)."""
+        edge = self.problem.edges[e]
+        a = self.ops[edge.src].geom[src_cand].tolist()
+        b = self.ops[edge.dst].geom[dst_cand].tolist()
+        hops = max(0, a[0] - b[2], b[0] - a[2]) + max(0, a[1] - b[3], b[1] - a[3])
+        return (hops * self.problem.machine.router_latency_cycles
+                + max(int(self.src_bytes[e][src_cand]), int(self.dst_bytes[e][dst_cand])))
 
 
 def build_instance(problem: MappingProblem, scale: int = 1) -> Instance:

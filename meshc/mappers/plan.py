@@ -40,6 +40,14 @@ def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> I
     return ready
 
 
+def ready_time(inst: Instance, i: int, c: int, cand: Sequence[int], end: IntArray) -> int:
+    """When all inputs of op i have arrived on its candidate c (units): `ready_times` for one
+    candidate, without arrays."""
+    edges = inst.problem.edges
+    return max((int(end[edges[e].src]) + inst.delay(e, int(cand[edges[e].src]), c)
+                for e in inst.in_edges[i]), default=0)
+
+
 def list_schedule(
     inst: Instance, cand: Sequence[int], order: Sequence[int],
     pinned: Mapping[int, int] | None = None,
@@ -61,7 +69,7 @@ def list_schedule(
         if i in pinned:
             continue
         tab, c = inst.ops[i], int(cand[i])
-        ready = int(ready_times(inst, i, cand, end)[c])
+        ready = ready_time(inst, i, c, cand, end)
         d = int(tab.dur[c])
         t = tl.earliest(tab.cores[c], ready, d, int(tab.hbm[c]))
         start[i], end[i] = t, t + d
