@@ -28,6 +28,8 @@ def pipelines(hw: str) -> dict[str, str]:
                       f"partition-attn-mlp{{policy=shared hw={hw}}},tile-grain{{hw={hw}}}"),
         "disaggregated": (f"partition-attn-mlp{{policy=disaggregate hw={hw}}},"
                           f"tile-grain{{hw={hw}}}"),
+        "4 row blocks": (f"partition-attn-mlp{{policy=shared hw={hw}}},split-rows{{parts=4}},"
+                         f"tile-grain{{grain=auto hw={hw}}}"),
     }
 
 

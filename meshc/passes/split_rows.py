@@ -53,12 +53,14 @@ class SplitRowsPass(ModulePass):
     the same kind, block j taking rows [start_j, end_j) (near-even) of its row operands and
     marked `meshc.part = j`; weights are shared, so a weight kept in HBM is streamed once
     per block (except one an add or mul broadcasts along the tokens, a position table: it
-    is cut like an activation). A KV cache is appended block by block: block j's kv_append takes block j's
-    rows and, as past, block j-1's result (the cache so far). A causal attention's block j
-    reads the cache up to its last row (block-causal: fully masked blocks are skipped, so
-    its MACs fall to (parts + 1) / (2 parts) of the unsplit op's); a non-causal one reads the
-    whole cache. lm_head over the last token reads only the last block. Where a block
-    operand has no blocks (a function argument, an op left whole) a `tfm.slice` cuts it;
+    is cut like an activation). A KV cache is appended block by block: block j's
+    kv_append takes block j's rows and, as past, block j-1's result (the cache so far). An
+    elementwise op whose operand runs along the tokens on another axis is left whole. A
+    causal attention's block j reads the cache up to its last row (block-causal: fully
+    masked blocks are skipped, so its MACs fall to (parts + 1) / (2 parts) of the unsplit
+    op's); a non-causal one reads the whole cache. lm_head over the last token reads only
+    the last block. Where a block operand has no blocks (a function argument, an op left
+    whole) a `tfm.slice` cuts it;
     where an op left whole (matmul, generic, kv_read, a short phase) reads blocks, a
     `tfm.concat axis 1` joins them. Functions with fewer than `parts` tokens (decode) are
     unchanged. Options: parts (>= 1, default 4; 1 leaves the module unchanged).
@@ -89,16 +91,13 @@ def bounds(rows: int, parts: int) -> list[tuple[int, int]]:
     return out
 
 
+def _tensor(v: SSAValue) -> TensorType:
+    assert isinstance(v.type, TensorType)
+    return v.type
+
+
 def _shape(v: SSAValue) -> tuple[int, ...]:
-    assert isinstance(v.type, TensorType)
-    return tuple(v.type.get_shape())
-
-
-def _with_rows(v: SSAValue, rows: int) -> TensorType:
-    assert isinstance(v.type, TensorType)
-    shape = list(v.type.get_shape())
-    shape[ROW_AXIS] = rows
-    return TensorType(v.type.element_type, shape)
+    return tuple(_tensor(v).get_shape())
 
 
 def _rows_of(op: GraphOp) -> int:
@@ -125,6 +124,9 @@ class _Splitter:
         self.blocks: dict[SSAValue, list[SSAValue]] = {}
         self.caches: dict[SSAValue, list[SSAValue]] = {}
         self.made: dict[tuple[SSAValue, int, int], SSAValue] = {}  # slices and joins
+        # attributes are immutable: one per value (a third of the pass's time on llama3-70b)
+        self.types: dict[tuple[TensorType, int], TensorType] = {}
+        self.ints: dict[int, IntegerAttr] = {}
 
     def run(self, f: func.FuncOp) -> None:
         done: list[Operation] = []
@@ -155,7 +157,7 @@ class _Splitter:
             else:
                 operands = [v if self._row_axis(op, v, rows) is None
                             else self._block(v, rows, j, op) for v in op.operands]
-            out = _with_rows(op.results[0], out_rows)
+            out = self._with_rows(op.results[0], out_rows)
             results.append(self._insert(type(op), op, op, operands, out, j, dict(op.properties)))
         (self.caches if isinstance(op, KvAppendOp) else self.blocks)[op.results[0]] = results
 
@@ -231,26 +233,41 @@ class _Splitter:
             part = count - 1 if count < len(self.blocks[v]) else None
             producer = parts[0].owner
             assert isinstance(producer, GraphOp)
-            self.made[key] = self._insert(ConcatOp, user, producer, parts, _with_rows(v, rows),
-                                          part, {"axis": IntegerAttr(ROW_AXIS, 64)})
+            out = self._with_rows(v, rows)
+            self.made[key] = self._insert(ConcatOp, user, producer, parts, out, part,
+                                          {"axis": self._i64(ROW_AXIS)})
         return self.made[key]
 
     def _slice(self, v: SSAValue, start: int, end: int, user: GraphOp,
                part: int | None) -> SSAValue:
         key = (v, start, end)
         if key not in self.made:
-            self.made[key] = self._insert(SliceOp, user, user, [v], _with_rows(v, end - start),
-                                          part, {"start": IntegerAttr(start, 64)})
+            out = self._with_rows(v, end - start)
+            self.made[key] = self._insert(SliceOp, user, user, [v], out, part,
+                                          {"start": self._i64(start)})
         return self.made[key]
 
-    @staticmethod
-    def _insert(kind: type[GraphOp], at: Operation, like: GraphOp, operands: list[SSAValue],
+    def _with_rows(self, v: SSAValue, rows: int) -> TensorType:
+        """v's type with `rows` along the tokens axis."""
+        t = _tensor(v)
+        if (t, rows) not in self.types:
+            shape = list(t.get_shape())
+            shape[ROW_AXIS] = rows
+            self.types[t, rows] = TensorType(t.element_type, shape)
+        return self.types[t, rows]
+
+    def _i64(self, value: int) -> IntegerAttr:
+        if value not in self.ints:
+            self.ints[value] = IntegerAttr(value, 64)
+        return self.ints[value]
+
+    def _insert(self, kind: type[GraphOp], at: Operation, like: GraphOp, operands: list[SSAValue],
                 out: Attribute, part: int | None, props: dict[str, Attribute]) -> SSAValue:
         """A new op before `at`, in the layer, block and region of `like`."""
         props = {"layer": like.layer, "block": like.block, **props}
         attrs = dict(like.attributes)
         if part is not None:
-            attrs[ATTR_PART] = IntegerAttr(part, 64)
+            attrs[ATTR_PART] = self._i64(part)
         else:
             attrs.pop(ATTR_PART, None)
         new = kind.create(operands=operands, result_types=[out], properties=props,

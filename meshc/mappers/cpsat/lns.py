@@ -234,7 +234,8 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
               "notes": tuple(notes)}
     if not any(s in ("OPTIMAL", "FEASIBLE") for s in search.statuses):
         status = search.statuses[-1] if search.statuses else "NOT_RUN"
-        return CpsatOutcome(plan=None, raw_errors=(), status=status, **common)  # type: ignore[arg-type]
+        return CpsatOutcome(plan=None, raw_errors=(), status=status,  # type: ignore[arg-type]
+                            **common)
     proved = single and scale == 1 and search.statuses[0] == "OPTIMAL"
     final = list_schedule(inst1, search.incumbent.cand, search.incumbent.order())
     raw_errors = tuple(validate(inst1.problem, materialize(inst, search.incumbent)))
