@@ -60,10 +60,9 @@ class SplitRowsPass(ModulePass):
     masked blocks are skipped, so its MACs fall to (parts + 1) / (2 parts) of the unsplit
     op's); a non-causal one reads the whole cache. lm_head over the last token reads only
     the last block. Where a block operand has no blocks (a function argument, an op left
-    whole) a `tfm.slice` cuts it;
-    where an op left whole (matmul, generic, kv_read, a short phase) reads blocks, a
-    `tfm.concat axis 1` joins them. Functions with fewer than `parts` tokens (decode) are
-    unchanged. Options: parts (>= 1, default 4; 1 leaves the module unchanged).
+    whole) a `tfm.slice` cuts it; where an op left whole (matmul, generic, kv_read, a short
+    phase) reads blocks, a `tfm.concat axis 1` joins them. Functions with fewer than
+    `parts` tokens (decode) are unchanged. Options: parts (>= 1, default 4; 1 leaves the module unchanged).
     Fails when: parts is below 1.
     """
 
