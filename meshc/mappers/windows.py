@@ -177,6 +177,18 @@ def layout_of(inst: Instance, *, row_blocks: bool = True) -> Layout:
     return Layout(layer=tuple(eff), group=tuple(group), twin=tuple(twin), tail_order=order)
 
 
+def sides_in_one_region(inst: Instance, layout: Layout) -> bool:
+    """Whether the attention side and the other ops of the split layers use the same regions
+    (the default pipeline's one shared region): then blocks can overlap on any cores
+    whatever the order, and the pipelined start lost to HEFT's on every problem measured."""
+    split = {layer for layer, g in zip(layout.layer, layout.group, strict=True) if g}
+    sides: dict[bool, set[str]] = {True: set(), False: set()}
+    for op, layer in zip(inst.problem.ops, layout.layer, strict=True):
+        if layer in split:
+            sides[op.block == "attention"].add(op.region)
+    return sides[True] == sides[False]
+
+
 def window_order(layout: Layout, plan: Plan) -> list[int]:
     """Ops by (effective layer, group, start in `plan`, id): a topological order."""
     return sorted(range(len(layout.layer)),

@@ -6,7 +6,10 @@
    by group) instead: often longer than HEFT's plan, but pipelined as the windows expect. If
    the search from there (step 3) ends no better than HEFT's plan, step 3 runs again from
    HEFT's plan with windows of whole layers, as without row blocks (with weights streamed
-   from HBM the stage-by-stage order of HEFT can be the better one).
+   from HBM the stage-by-stage order of HEFT can be the better one). When the attention
+   side and the MLP side use the same regions (the default pipeline's one shared region),
+   the search goes to windows of layers directly: there the pipelined start lost to HEFT on
+   every problem measured.
 3. If all ops fit in one window: one solve of the whole problem with the full budget.
    Otherwise: passes over windows of consecutive layers (odd passes shifted by half a window),
    each window solved with the rest fixed or re-timed (windows.py); a window's result is kept
@@ -42,6 +45,7 @@ from meshc.mappers.windows import (
     Layout,
     WindowSpec,
     layout_of,
+    sides_in_one_region,
     window_chunks,
     window_order,
     window_spec,
@@ -212,6 +216,12 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
                      deadline=time.perf_counter() + options.wall_limit_s,
                      z_lower=-(-model_bound // scale) if single else 0)
     pipelined = layout.split and not single
+    if pipelined and sides_in_one_region(inst, layout):
+        pipelined = False
+        search.notes.append("row blocks with attention and MLP in one region: windows of "
+                            "layers from HEFT's plan")
+        search.layout = layout_of(inst, row_blocks=False)
+        chunks = window_chunks(inst, heft_units, options.window_ops, layout=search.layout)
     if pipelined:  # HEFT's rectangles, re-timed in pipeline order
         search.incumbent = list_schedule(inst, heft_units.cand, window_order(layout, heft_units))
         chunks = window_chunks(inst, search.incumbent, options.window_ops, layout=layout)

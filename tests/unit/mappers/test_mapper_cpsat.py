@@ -243,3 +243,16 @@ def test_row_block_windows_fall_back_to_layer_windows() -> None:
     assert any("row-block windows did not beat HEFT" in n for n in res.stats.notes)
     assert res.schedule.makespan < res.stats.heft_makespan
     assert validate(p, res.schedule) == []
+
+
+def test_row_blocks_in_one_region_use_windows_of_layers() -> None:
+    """Attention and MLP in one region (the default pipeline): blocks overlap on any cores
+    whatever the order, so the search starts from HEFT's plan with windows of layers."""
+    p = decoder_problem(4, 4, parts=4, resident_mlp=True)
+    p = dataclasses.replace(p, ops=tuple(dataclasses.replace(o, region="all") for o in p.ops))
+    assert layout_of(build_instance(p)).split
+    res = map_problem(p, MapperOptions(time_budget=0.1))
+    assert any("in one region: windows of layers" in n for n in res.stats.notes)
+    assert not any("did not beat HEFT" in n for n in res.stats.notes)
+    assert res.schedule.makespan <= res.stats.heft_makespan
+    assert validate(p, res.schedule) == []
