@@ -20,20 +20,30 @@ def graph_ops(f: func.FuncOp) -> list[GraphOp]:
     return [op for op in f.walk() if isinstance(op, GraphOp)]
 
 
+def kv_caches(f: func.FuncOp) -> list[KvAppendOp]:
+    """The kv_append holding each KV cache of `f` whole: per cache and layer, the largest
+    (split-rows appends a cache in row blocks, each result the cache so far)."""
+    out: dict[tuple[str, int], KvAppendOp] = {}
+    for op in graph_ops(f):
+        if isinstance(op, KvAppendOp):
+            key = (op.cache.data, op.layer_index)
+            if key not in out or (tensor_bytes(op.result.type)
+                                  > tensor_bytes(out[key].result.type)):
+                out[key] = op
+    return list(out.values())
+
+
 def phase_summary(f: func.FuncOp) -> dict[str, int]:
     """Integer totals of one phase (one function)."""
     total = Work()
     params = 0
-    caches: dict[tuple[str, int], int] = {}  # a cache appended in row blocks: its largest
     for op in graph_ops(f):
         total = total + op.work()
         if isinstance(op, WeightOp):
             params += numel(op.result.type)
-        if isinstance(op, KvAppendOp):
-            key = (op.cache.data, op.layer_index)
-            caches[key] = max(caches.get(key, 0), tensor_bytes(op.result.type))
+    kv_cache = sum(tensor_bytes(op.result.type) for op in kv_caches(f))
     out = asdict(total)
-    out.update(flops=total.flops, parameters=params, kv_cache_bytes=sum(caches.values()),
+    out.update(flops=total.flops, parameters=params, kv_cache_bytes=kv_cache,
                activation_bytes=total.out_bytes, ops=len(graph_ops(f)))
     return out
 

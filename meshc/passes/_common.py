@@ -30,12 +30,12 @@ from meshc.hardware import Hardware, load_hardware
 from meshc.ir.graph import (
     AttentionOp,
     GraphOp,
-    KvAppendOp,
     LinearOp,
     LmHeadOp,
     MoeOp,
     WeightOp,
 )
+from meshc.ir.summary import kv_caches
 from meshc.ir.work import tensor_bytes
 from meshc.passes._regions import Core
 
@@ -105,19 +105,6 @@ def unique_weights(module: ModuleOp) -> dict[str, WeightOp]:
             if isinstance(op, WeightOp):
                 out.setdefault(op.param.data, op)
     return out
-
-
-def kv_caches(f: func.FuncOp) -> list[KvAppendOp]:
-    """The kv_append holding each KV cache of `f` whole: per cache and layer, the largest
-    (split-rows appends a cache in row blocks, each result the cache so far)."""
-    out: dict[tuple[str, int], KvAppendOp] = {}
-    for op in graph_ops(f):
-        if isinstance(op, KvAppendOp):
-            key = (op.cache.data, op.layer_index)
-            if key not in out or (tensor_bytes(op.result.type)
-                                  > tensor_bytes(out[key].result.type)):
-                out[key] = op
-    return list(out.values())
 
 
 def kv_cache_bytes(module: ModuleOp, region_of: dict[str, str] | None = None) -> dict[str, int]:

@@ -12,6 +12,7 @@ from xdsl.passes import ModulePass
 from meshc.errors import MeshcError
 from meshc.hardware import CoreType, Hardware
 from meshc.ir.graph import WeightOp
+from meshc.ir.summary import kv_caches
 from meshc.ir.work import element_bits, tensor_bytes
 from meshc.passes._common import (
     ATTR_HBM,
@@ -29,7 +30,6 @@ from meshc.passes._common import (
     functions,
     graph_ops,
     hardware,
-    kv_caches,
     quantized_operands,
     resident_bytes_attr,
     unique_weights,

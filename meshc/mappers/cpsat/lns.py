@@ -203,6 +203,14 @@ def _passes(search: _Search, chunks: list[tuple[int, ...]], model_bound: int) ->
         chunks = window_chunks(inst, search.incumbent, options.window_ops, first, search.layout)
 
 
+def _layer_windows(search: _Search, heft_units: Plan) -> list[tuple[int, ...]]:
+    """Back to HEFT's plan with windows of whole layers (row blocks ignored)."""
+    search.layout = layout_of(search.inst, row_blocks=False)
+    search.incumbent = heft_units
+    return window_chunks(search.inst, heft_units, search.options.window_ops,
+                         layout=search.layout)
+
+
 def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
             options: MapperOptions) -> CpsatOutcome:
     """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
@@ -220,8 +228,7 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
         pipelined = False
         search.notes.append("row blocks with attention and MLP in one region: windows of "
                             "layers from HEFT's plan")
-        search.layout = layout_of(inst, row_blocks=False)
-        chunks = window_chunks(inst, heft_units, options.window_ops, layout=search.layout)
+        chunks = _layer_windows(search, heft_units)
     if pipelined:  # HEFT's rectangles, re-timed in pipeline order
         search.incumbent = list_schedule(inst, heft_units.cand, window_order(layout, heft_units))
         chunks = window_chunks(inst, search.incumbent, options.window_ops, layout=layout)
@@ -230,11 +237,8 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
             and search.incumbent.makespan(inst) >= heft_units.makespan(inst)):
         search.notes.append("row-block windows did not beat HEFT; then windows of layers "
                             "from HEFT's plan")
-        search.layout = layout_of(inst, row_blocks=False)
-        search.incumbent = heft_units
         search.spent = 0.0
-        _passes(search, window_chunks(inst, heft_units, options.window_ops,
-                                      layout=search.layout), model_bound)
+        _passes(search, _layer_windows(search, heft_units), model_bound)
     notes = list(search.notes)
     if search.wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
