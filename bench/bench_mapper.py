@@ -190,13 +190,14 @@ def pipeline_problems(model: str, hw_name: str, pipeline: str = "default",
     from meshc.frontends import ModelRequest, load_model
     from meshc.frontends.transformer import Shape
     from meshc.hardware import load_hardware
-    from meshc.passes.map_mesh import extract_problem, regions_of
+    from meshc.passes._common import read_regions
+    from meshc.passes.map_mesh import extract_problem
 
     hw = load_hardware(hw_name)
     module = load_model(ModelRequest(model, phases, Shape(1, 2048, 2048)))
-    spec = pipelines.pipeline_spec(pipeline, hw_name, "", row_blocks).rsplit(",map-mesh", 1)[0]
-    pipelines.apply(module, spec)
-    regions = regions_of(module, hw)
+    spec = pipelines.pipeline_spec(pipeline, "", row_blocks).rsplit(",map-mesh", 1)[0]
+    pipelines.apply(module, spec, hw=hw_name)
+    regions = read_regions(module, hw)
     what = hw_name + (f" {pipeline[:4]}. x{row_blocks}" if row_blocks > 1 else "")
     return [(f"{model} {f.sym_name.data}, {what}", extract_problem(f, hw, regions))
             for f in module.ops if isinstance(f, func.FuncOp)]

@@ -11,16 +11,28 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from math import prod
+from typing import Any
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DictionaryAttr, IntegerType, ModuleOp, TensorType
+from xdsl.dialects.builtin import (
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
+from xdsl.ir import Attribute
 
 from meshc import pipelines
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.hardware import Hardware, load_hardware
+from meshc.ir.notes import notes
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import tensor_bytes
+from meshc.passes._common import residency_attr, unique_weights, weight_bytes
 from meshc.passes.map_mesh import tiled_ops
 from meshc.result import CompileResult, MapperStats, PhaseResult
 from meshc.sim.model import SimEdge, SimOp
@@ -38,35 +50,68 @@ class CompileOptions:
     seed: int = 0
     workers: int = 2
     row_blocks: int = 1  # > 1: split-rows cuts prefill into this many row blocks
+    # passes added to the named pipeline: (after|before, step, pass), e.g. a plug-in's
+    inserts: tuple[tuple[str, str, str], ...] = ()
 
 
-def pass_list(hw: str, opts: CompileOptions) -> str:
+def pass_list(opts: CompileOptions) -> str:
+    """The pass list to run; the hardware is not in it (it is recorded in the module)."""
     if opts.passes:
         return opts.passes
-    extra = (f" mapper={opts.mapper} budget={opts.budget} seed={opts.seed} "
+    extra = (f"mapper={opts.mapper} budget={opts.budget} seed={opts.seed} "
              f"workers={opts.workers} timings=true")
-    return pipelines.pipeline_spec(opts.pipeline, hw, extra, opts.row_blocks)
+    spec = pipelines.pipeline_spec(opts.pipeline, extra, opts.row_blocks)
+    return pipelines.insert_passes(spec, opts.inserts)
 
 
 def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),
                   progress: Progress | None = None) -> CompileResult:
     say = progress or (lambda _msg: None)
     t0 = time.perf_counter()
+    clock = _Clock()
     hw = load_hardware(hw_name)
     say(f"importing {req.source}")
     module = load_model(req)
-    spec = pass_list(hw_name, opts)
-    pipelines.apply(module, spec, lambda p, _m: say(f"ran {p.name}"))
+    clock.lap("import")
+    spec = pass_list(opts)
+    pipelines.apply(module, spec, lambda p, _m: say(f"ran {p.name}"), hw=hw_name)
+    clock.lap("passes")
     phases = []
     for f in _functions(module):
         say(f"simulating {f.sym_name.data}")
         phases.append(simulate_phase(f, hw))
+    clock.lap("simulate")
     return CompileResult(
         model=req.source, hardware=hw_name, hardware_summary=hw.summary(),
         mesh=(hw.mesh_rows, hw.mesh_cols), pipeline=spec, phases=tuple(phases),
         compile_time_s=time.perf_counter() - t0,
         options={**asdict(opts), "batch": req.shape.batch, "seq": req.shape.seq,
-                 "kv_len": req.shape.kv_len})
+                 "kv_len": req.shape.kv_len},
+        notes=notes(module), timings_s=clock.laps,
+        weight_homes=weight_homes(module, bool(hw.hbm_stacks)))
+
+
+def weight_homes(module: ModuleOp, has_hbm: bool) -> dict[str, int]:
+    """Bytes of the model's weights by where they live: resident in SRAM or streamed from
+    HBM (as partition-attn-mlp decided; each parameter once)."""
+    homes = {"sram": 0, "hbm": 0}
+    for w in unique_weights(module).values():
+        homes[residency_attr(w, has_hbm)] += weight_bytes(w)
+    return homes
+
+
+class _Clock:
+    """Wall-clock seconds per step, for timings.json (never in the reports, which must be
+    byte-identical from run to run)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.laps[step] = round(now - self._t, 3)
+        self._t = now
 
 
 def _functions(module: ModuleOp) -> list[func.FuncOp]:
@@ -143,4 +188,18 @@ def _mapper_stats(f: func.FuncOp, clock: float) -> MapperStats:
         lower_bound_s=num("lower_bound") / clock,
         solve_time_s=num("solve_time_s") if "solve_time_s" in d else 0.0,
         fell_back=bool(d["fell_back"].value.data),  # type: ignore[attr-defined]
-        wall_limit_hit=bool(d["wall_limit_hit"].value.data))  # type: ignore[attr-defined]
+        wall_limit_hit=bool(d["wall_limit_hit"].value.data),  # type: ignore[attr-defined]
+        options=_plain(d["options"]) if "options" in d else {},
+        fallback_reason=d["fallback_reason"].data if "fallback_reason" in d else "",  # type: ignore[attr-defined]
+        notes=tuple(n.data for n in d["notes"].data) if "notes" in d else ())  # type: ignore[attr-defined]
+
+
+def _plain(attr: Attribute) -> Any:
+    """A builtin attribute as a plain value (the mapper options for the report)."""
+    if isinstance(attr, DictionaryAttr):
+        return {k: _plain(v) for k, v in sorted(attr.data.items())}
+    if isinstance(attr, StringAttr):
+        return attr.data
+    if isinstance(attr, IntegerAttr | FloatAttr):
+        return attr.value.data
+    return str(attr)

@@ -37,7 +37,12 @@ def dialect_factories() -> dict[str, Callable[[], Dialect]]:
 
         return TILE
 
-    return {"tfm": tfm, "tile": tile}
+    def meshc() -> Dialect:
+        from meshc.ir.state import MESHC
+
+        return MESHC
+
+    return {"tfm": tfm, "tile": tile, "meshc": meshc}
 
 
 def make_context() -> Context:

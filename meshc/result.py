@@ -101,7 +101,9 @@ class MapperStats:
     solve_time_s: float
     fell_back: bool
     wall_limit_hit: bool = False
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  # the mapper options that ran
+    fallback_reason: str = ""  # why the mapper's own plan was not kept ("" when it was)
+    notes: tuple[str, ...] = ()  # what the mapper found for the user
 
 
 @dataclass(frozen=True)
@@ -165,8 +167,26 @@ class CompileResult:
     mesh: tuple[int, int]
     pipeline: str  # the pass list that ran
     phases: tuple[PhaseResult, ...]
-    compile_time_s: float
+    compile_time_s: float  # wall clock: timings.json only, never in the reports
     options: Mapping[str, Any] = field(default_factory=dict)
+    notes: tuple[tuple[str, str], ...] = ()  # (who found it, one sentence) in order
+    timings_s: Mapping[str, float] = field(default_factory=dict)  # wall clock per step
+    weight_homes: Mapping[str, int] = field(default_factory=dict)  # "sram"|"hbm" -> bytes
+
+    @property
+    def weights_where(self) -> str:
+        """Where the weights live, in words: "all 16.1 GB streamed from HBM"."""
+        from meshc.units import fmt_bytes
+
+        sram, hbm = self.weight_homes.get("sram", 0), self.weight_homes.get("hbm", 0)
+        if not sram and not hbm:
+            return "no weights"
+        if not hbm:
+            return f"all {fmt_bytes(sram, exact=False)} resident in SRAM"
+        if not sram:
+            return f"all {fmt_bytes(hbm, exact=False)} streamed from HBM"
+        return (f"{fmt_bytes(sram, exact=False)} resident in SRAM, "
+                f"{fmt_bytes(hbm, exact=False)} streamed from HBM")
 
     def phase(self, name: str) -> PhaseResult:
         return next(p for p in self.phases if p.name == name)

@@ -1,14 +1,16 @@
 """The `plots` backend: PNG figures in plots/.
 
-* `plots/gantt_<phase>.png`: what each core runs over time, coloured by op class; above
+* `plots/gantt_<phase>.png`: what each core runs over time, coloured by op class, with the
+  start of every layer marked on a top axis; above
   `MAX_BARS` op-on-core bars it is a raster of `RASTER_BINS` time bins per core instead
   (each bin shows the class that fills most of it, faded by the core's idle share), which
   costs the same for 10 ops or 100,000;
 * `plots/utilization.png`: a mesh heatmap per phase of busy time over latency per core;
-* `plots/energy.png`: energy per token of each phase, stacked by component;
+* `plots/energy.png`: energy per token of each phase, stacked by component, one panel
+  (and scale) per phase;
 * `plots/roofline.png`: every op at (FLOP per HBM byte, achieved FLOP/s) under the roofs
-  of the chip's peak and its HBM bandwidth; ops that read nothing from HBM sit at the
-  right edge.
+  of the chip's peak and its HBM bandwidth, coloured by phase and shaped by block; ops
+  that move no HBM bytes stand in a side panel (they have no arithmetic intensity).
 
 matplotlib is imported only when `emit` runs (listing backends stays fast), through its
 object API and the Agg canvas (no pyplot, no global state), at a fixed DPI and with no
@@ -129,7 +131,7 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     scale, unit = _time_unit(span)
     title = f"{result.model} {p.name}: {len(p.ops)} ops on {rows}x{cols} cores"
     bars = gantt_bars(p, cols)
-    _margins(fig, 0.6, 1.4, 0.35 if bars is not None else 0.5, 0.45)
+    _margins(fig, 0.6, 1.4, 0.55 if bars is not None else 0.7, 0.45)
     if bars is not None:
         for cls, rects in bars.items():
             a = np.asarray(rects, dtype=float)
@@ -149,6 +151,7 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
                   "class that fills most of a bin, faded by the core's idle share")
     ax.set_xlim(0, span * scale)
     ax.set_ylim(n - 0.5, -0.5)
+    _layer_marks(ax, p, scale)
     step = max(1, n // 32)
     ax.set_yticks(range(0, n, step))
     ax.set_yticklabels([core_key(divmod(i, cols)) for i in range(0, n, step)])
@@ -158,6 +161,29 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     ax.legend(handles=[Patch(color=colors[c], label=c) for c in classes],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _png(fig)
+
+
+def layer_starts(p: PhaseResult) -> list[tuple[int, float]]:
+    """(layer, the simulated start of its first op), in layer order."""
+    first: dict[int, float] = {}
+    for o in p.ops:
+        if o.layer >= 0:
+            first[o.layer] = min(first.get(o.layer, o.start_s), o.start_s)
+    return sorted(first.items())
+
+
+def _layer_marks(ax: Any, p: PhaseResult, scale: float) -> None:
+    """A faint line where each layer starts and its number on a top axis: row blocks
+    pipelining across layers show as layers that start before the previous one ends."""
+    starts = layer_starts(p)
+    if not starts:
+        return
+    for _, t in starts:
+        ax.axvline(t * scale, color="black", lw=0.4, alpha=0.25)
+    shown = starts[::max(1, len(starts) // 16)]
+    top = ax.secondary_xaxis("top")
+    top.set_xticks([t * scale for _, t in shown], labels=[f"L{layer}" for layer, _ in shown])
+    top.tick_params(labelsize=6, length=2)
 
 
 def _time_unit(seconds: float) -> tuple[float, str]:
@@ -202,30 +228,35 @@ def _utilization(result: CompileResult) -> bytes:
     return _png(fig)
 
 
+def _energy_unit(pj: float) -> tuple[float, str]:
+    return next(((s, u) for s, u in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ"))
+                 if pj >= s), (1.0, "pJ"))
+
+
 def _energy(result: CompileResult) -> bytes:
-    import numpy as np
+    """One panel per phase, each on its own scale: decode's joules per token would flatten
+    prefill's millijoules to nothing on one shared linear axis."""
     from matplotlib.figure import Figure
 
     ps = result.phases
-    fig = Figure(figsize=(2.6 + 1.2 * len(ps), 4.0))
-    ax = fig.add_subplot()
-    _margins(fig, 0.75, 1.25, 0.35, 0.45)
-    x = np.arange(len(ps))
-    top = max((p.pj_per_token for p in ps), default=0.0)
-    scale, unit = next(((s, u) for s, u in ((1e12, "J"), (1e9, "mJ"), (1e6, "µJ"), (1e3, "nJ"))
-                        if top >= s), (1.0, "pJ"))
-    bottom = np.zeros(len(ps))
-    for k in ENERGY_COMPONENTS:
-        v = np.array([p.energy_breakdown_pj.get(k, 0.0) / p.tokens / scale for p in ps])
-        ax.bar(x, v, 0.6, bottom=bottom, label=k, color=COMPONENT_COLORS[k])
-        bottom += v
-    for i, total in enumerate(bottom):
-        ax.text(i, total, f"{total:.3g} {unit}", ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(x)
-    ax.set_xticklabels([p.name for p in ps])
-    ax.set_ylabel(f"energy per token ({unit})")
-    ax.set_title(f"{result.model}: where the energy goes")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig = Figure(figsize=(1.2 + 1.9 * len(ps), 4.0))
+    axes = fig.subplots(1, len(ps), squeeze=False)[0]
+    _margins(fig, 0.75, 1.25, 0.55, 0.35, wspace=0.9)
+    for ax, p in zip(axes, ps, strict=True):
+        scale, unit = _energy_unit(p.pj_per_token)
+        bottom = 0.0
+        for k in ENERGY_COMPONENTS:
+            v = p.energy_breakdown_pj.get(k, 0.0) / p.tokens / scale
+            ax.bar([0], [v], 0.6, bottom=bottom, label=k, color=COMPONENT_COLORS[k])
+            bottom += v
+        ax.text(0, bottom, f"{bottom:.3g} {unit}", ha="center", va="bottom", fontsize=7)
+        ax.set_xticks([0])
+        ax.set_xticklabels([p.name])
+        ax.set_xlim(-0.6, 0.6)
+        ax.set_ylim(0, bottom * 1.12 if bottom > 0 else 1)
+        ax.set_ylabel(f"energy per token ({unit})")
+    fig.suptitle(f"{result.model}: where the energy goes (each phase on its own scale)")
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _png(fig)
 
 
@@ -247,7 +278,13 @@ def roofline_points(p: PhaseResult) -> tuple[list[tuple[float, float, str]],
     return with_hbm, without
 
 
+PHASE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # prefill blue, decode red
+BLOCK_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
 def _roofline(result: CompileResult) -> bytes:
+    """Ops coloured by phase and shaped by block, under the roofs; ops that move no HBM
+    bytes have no arithmetic intensity, so they stand in a panel of their own."""
     import numpy as np
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -260,10 +297,9 @@ def _roofline(result: CompileResult) -> bytes:
     ridge = [pk / bw for pk in peaks] if bw else []
     lo = min([*xs, *ridge, 1.0]) / 4
     hi = max([*xs, *ridge, 1.0]) * 8
-    edge = hi / 2  # where ops with no HBM traffic are drawn
-    fig = Figure(figsize=(8.0, 4.8))
-    ax = fig.add_subplot()
-    _margins(fig, 0.75, 1.3, 0.35, 0.5)
+    fig = Figure(figsize=(9.0, 4.8))
+    ax, side = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [6, 1]})
+    _margins(fig, 0.75, 1.3, 0.35, 0.5, wspace=0.05)
     ax.set_xscale("log")
     ax.set_yscale("log")
     grid = np.geomspace(lo, hi, 256)
@@ -273,40 +309,41 @@ def _roofline(result: CompileResult) -> bytes:
         knee = pk / bw if bw else lo
         ax.text(knee, pk * 1.3, f"peak {pk / 1e12:.4g} TFLOP/s", va="bottom", ha="left",
                 fontsize=7)
-    markers = ["o", "s", "^", "D", "v"]
     blocks = sorted({b for w, wo in points.values() for b in [x[2] for x in w] +
                      [x[1] for x in wo]})
-    block_colors = {b: c for b, c in zip(blocks, ["#4c72b0", "#dd8452", "#55a868", "#c44e52",
-                                                   "#8172b2", "#937860"] * 4, strict=False)}
+    marker = {b: BLOCK_MARKERS[i % len(BLOCK_MARKERS)] for i, b in enumerate(blocks)}
     handles = []
     for i, p in enumerate(ps):
         w, wo = points[p.name]
-        m = markers[i % len(markers)]
+        color = PHASE_COLORS[i % len(PHASE_COLORS)]
         for b in blocks:
             sel = [(x, y) for x, y, bb in w if bb == b]
             if sel:
                 a = np.asarray(sel)
-                ax.scatter(a[:, 0], a[:, 1], s=10, marker=m, color=block_colors[b],
-                           alpha=0.6, linewidths=0)
+                ax.scatter(a[:, 0], a[:, 1], s=30, marker=marker[b], facecolors="none",
+                           edgecolors=color, linewidths=1.0, alpha=0.8)
             sel2 = [y for y, bb in wo if bb == b]
             if sel2:
-                ax.scatter(np.full(len(sel2), edge), sel2, s=14, marker=">",
-                           color=block_colors[b], alpha=0.6, linewidths=0)
-        handles.append(Line2D([], [], ls="", marker=m, color="gray", label=p.name))
-    handles += [Line2D([], [], ls="", marker="o", color=block_colors[b], label=b) for b in blocks]
-    if any(wo for _, wo in points.values()):
-        handles.append(Line2D([], [], ls="", marker=">", color="gray",
-                              label="no HBM traffic"))
+                side.scatter(np.full(len(sel2), i), sel2, s=30, marker=marker[b],
+                             facecolors="none", edgecolors=color, linewidths=1.0, alpha=0.8)
+        handles.append(Line2D([], [], ls="", marker="o", markerfacecolor=color,
+                              markeredgecolor=color, label=p.name))
+    handles += [Line2D([], [], ls="", marker=marker[b], color="gray", markerfacecolor="none",
+                       label=b) for b in blocks]
     ax.set_xlim(lo, hi)
     ys = [y for w, wo in points.values() for y in [x[1] for x in w] + [x[0] for x in wo]]
     ymax = max([*ys, *peaks, 1.0]) * 3
     ymin = max(min([*ys, ymax / 1e6]) / 3, ymax / 1e9)
     ax.set_ylim(ymin, ymax)
+    side.set_xlim(-0.7, len(ps) - 0.3)
+    side.set_xticks(range(len(ps)))
+    side.set_xticklabels([p.name for p in ps], rotation=90)
+    side.set_title("no HBM bytes", fontsize=7)
     ax.set_xlabel("arithmetic intensity (FLOP per HBM byte)")
     ax.set_ylabel("achieved FLOP/s")
     ax.set_title(f"{result.model} on {result.hardware}: roofline"
                  + (f" (HBM {bw / 1e9:.4g} GB/s)" if bw else ""))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    side.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return _png(fig)
 
 

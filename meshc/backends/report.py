@@ -3,17 +3,21 @@
 report.json, schema `SCHEMA_VERSION`, sorted keys, floats to 9 significant digits:
 
 * top level: `schema_version`, `model`, `hardware`, `hardware_summary`, `mesh`,
-  `pipeline`, `options`, `compile_time_s`, `mapper` (all phases aggregated: `solver`,
+  `pipeline`, `options` (with `batch`, `seq`, `kv_len`), `weight_bytes` (`sram`: resident,
+  `hbm`: streamed), `notes` (what the frontends and
+  passes found for the user: `source`, `text`), `mapper` (all phases aggregated: `solver`,
   the worst `status`, summed `makespan_s`, `heft_makespan_s`, `lower_bound_s`,
-  `solve_time_s`, `fell_back` if any phase fell back), `phases`, and
+  `fell_back` if any phase fell back), `phases`, and
   `decode_over_prefill_cost_per_token` when both prefill and decode ran;
-* `phases.<phase>`: `latency_s`, `energy_pj`, `tokens`, `pj_per_token`, `tokens_per_s`,
+* `phases.<phase>`: `bound_by` and `busy_shares` (backends/binding.py), `latency_s`,
+  `energy_pj`, `tokens`, `pj_per_token`, `tokens_per_s`,
   `lower_bound_s`, `macs`, `achieved_tflops`, `compute_utilization`,
   `idle_compute_fraction`, `energy_breakdown_pj` (mac, vector, transcendental, sram, noc,
   hbm, static; sums to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
   `predicted_vs_simulated` and `ops` (one row per op, in simulated start order).
 
-Only `compile_time_s` and `solve_time_s` (wall-clock times) vary between runs.
+Nothing in either file depends on the wall clock: the same inputs give the same bytes.
+Wall-clock times (compile and solve) go to timings.json, which the CLI writes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meshc.backends.base import Artifacts, json_text, op_energy_pj
+from meshc.backends.base import Artifacts, hbm_bytes_per_s, json_text, op_energy_pj
+from meshc.backends.binding import phase_binding
 from meshc.backends.plots import plot_files
 from meshc.result import ENERGY_COMPONENTS, SCHEMA_VERSION, CompileResult, MapperStats, PhaseResult
 
@@ -41,8 +46,9 @@ def mapper_json(m: MapperStats) -> dict[str, Any]:
     return {
         "solver": m.solver, "status": m.status, "makespan_s": m.makespan_s,
         "heft_makespan_s": m.heft_makespan_s, "lower_bound_s": m.lower_bound_s,
-        "solve_time_s": m.solve_time_s, "fell_back": m.fell_back,
-        "wall_limit_hit": m.wall_limit_hit, "options": dict(m.options),
+        "fell_back": m.fell_back, "wall_limit_hit": m.wall_limit_hit,
+        "fallback_reason": m.fallback_reason, "notes": list(m.notes),
+        "options": dict(m.options),
     }
 
 
@@ -54,7 +60,6 @@ def aggregate_mapper(phases: Iterable[PhaseResult]) -> dict[str, Any]:
         "makespan_s": sum(m.makespan_s for m in stats),
         "heft_makespan_s": sum(m.heft_makespan_s for m in stats),
         "lower_bound_s": sum(m.lower_bound_s for m in stats),
-        "solve_time_s": sum(m.solve_time_s for m in stats),
         "fell_back": any(m.fell_back for m in stats),
         "wall_limit_hit": any(m.wall_limit_hit for m in stats),
     }
@@ -93,8 +98,11 @@ def breakdown(p: PhaseResult) -> dict[str, float]:
     return {k: float(p.energy_breakdown_pj.get(k, 0.0)) for k in ENERGY_COMPONENTS}
 
 
-def phase_json(p: PhaseResult) -> dict[str, Any]:
+def phase_json(p: PhaseResult, hbm_bw: float) -> dict[str, Any]:
+    binding = phase_binding(p, hbm_bw)
     return {
+        "bound_by": binding.bound_by,
+        "busy_shares": binding.shares,
         "latency_s": p.latency_s,
         "energy_pj": p.energy_pj,
         "tokens": p.tokens,
@@ -130,9 +138,11 @@ def report_json(result: CompileResult) -> dict[str, Any]:
         "mesh": list(result.mesh),
         "pipeline": result.pipeline,
         "options": dict(result.options),
-        "compile_time_s": result.compile_time_s,
+        "notes": [{"source": src, "text": text} for src, text in result.notes],
+        "weight_bytes": {"sram": result.weight_homes.get("sram", 0),
+                         "hbm": result.weight_homes.get("hbm", 0)},
         "mapper": aggregate_mapper(result.phases),
-        "phases": {p.name: phase_json(p) for p in result.phases},
+        "phases": {p.name: phase_json(p, hbm_bytes_per_s(result)) for p in result.phases},
     }
     ratio = result.decode_over_prefill_cost_per_token
     if ratio is not None:
@@ -199,8 +209,11 @@ def _answers(result: CompileResult) -> list[str]:
         pv = predicted_vs_simulated(p)
         top = max(ENERGY_COMPONENTS, key=lambda k: breakdown(p)[k])
         share = breakdown(p)[top] / p.energy_pj if p.energy_pj else 0.0
+        b = phase_binding(p, hbm_bytes_per_s(result))
+        busy = ", ".join(f"{k} {_pct(v)}" for k, v in b.shares.items())
         out.append(f"- {p.name}: {fmt_s(p.latency_s)} simulated, "
-                   f"{_ratio(pv['simulated_over_lower_bound'])} the lower bound; most energy "
+                   f"{_ratio(pv['simulated_over_lower_bound'])} the lower bound, bound by "
+                   f"**{b.label}** (busy share of the latency: {busy}); most energy "
                    f"goes to {top} ({_pct(share)}).")
     return [*out, ""]
 
@@ -276,16 +289,23 @@ def _mapper(result: CompileResult) -> list[str]:
         m, pv = p.mapper, predicted_vs_simulated(p)
         rows.append([p.name, m.solver, m.status, "yes" if m.fell_back else "no",
                      fmt_s(m.heft_makespan_s), fmt_s(m.makespan_s), fmt_s(p.latency_s),
-                     _ratio(pv["simulated_over_predicted"]), fmt_s(m.lower_bound_s),
-                     f"{m.solve_time_s:.2f} s"])
+                     _ratio(pv["simulated_over_predicted"]), fmt_s(m.lower_bound_s)])
     lines += _table(["phase", "solver", "status", "fell back", "HEFT makespan",
-                     "mapper makespan", "simulated", "simulated / predicted", "lower bound",
-                     "solve time"], rows)
+                     "mapper makespan", "simulated", "simulated / predicted", "lower bound"],
+                    rows)
     agg = aggregate_mapper(result.phases)
     note = ("the mapper fell back to HEFT in at least one phase"
             if agg["fell_back"] else "no phase fell back to HEFT")
     lines += [f"Overall mapper status: **{agg['status']}** ({note}).", ""]
-    return lines
+    for p in result.phases:
+        m = p.mapper
+        if m.fallback_reason:
+            lines.append(f"- {p.name}: {m.fallback_reason}")
+        lines += [f"- {p.name}: {n}" for n in m.notes]
+    opts = result.phases[0].mapper.options if result.phases else {}
+    if opts:
+        lines += ["", "Mapper options: " + ", ".join(f"{k}={v}" for k, v in opts.items()) + "."]
+    return [*lines, ""]
 
 
 def _plots(result: CompileResult) -> list[str]:
@@ -297,9 +317,13 @@ def _plots(result: CompileResult) -> list[str]:
 
 def report_md(result: CompileResult) -> str:
     rows, cols = result.mesh
+    o = result.options
+    shape = ", ".join(f"{k} {o[k]:,}" for k in ("batch", "seq", "kv_len") if k in o)
     lines = [f"# meshc report: {result.model} on {result.hardware}", "",
-             f"{rows}x{cols} mesh, pipeline `{result.pipeline}`, compiled in "
-             f"{result.compile_time_s:.2f} s.", ""]
+             f"{rows}x{cols} mesh; {shape}; weights: {result.weights_where}; "
+             f"pipeline `{result.pipeline}`.", ""]
+    if result.notes:
+        lines += ["## Notes", "", *(f"- {text} ({src})" for src, text in result.notes), ""]
     if result.phases:
         lines += ["## Answers", "", *_answers(result)]
         lines += _summary(result) + _energy(result) + _latency(result) + _mapper(result)

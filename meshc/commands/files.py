@@ -1,11 +1,11 @@
-"""Writing outputs atomically: nothing half-written is ever left behind as if complete."""
+"""Writing one output file atomically: it is whole (old or new) at every moment, and a
+temporary file is never left behind, even on Ctrl-C. Folders of outputs: outdir.py."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shutil
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
 from meshc.errors import MeshcError
@@ -13,42 +13,23 @@ from meshc.errors import MeshcError
 
 def write_text(path: str, text: str) -> None:
     target = Path(path)
+    if target.is_dir():
+        raise MeshcError("is a folder, not a file to write", file=path)
+    if not target.parent.is_dir():
+        raise MeshcError(f"cannot write: no folder {target.parent}", file=path)
+    tmp = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(fd, "w") as f:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, target)
+        tmp = None
     except OSError as e:
-        raise MeshcError(f"cannot write: {e.strerror}", file=path) from None
-
-
-def write_tree(directory: str, artifacts: Mapping[str, str | bytes]) -> None:
-    """Writes `artifacts` (relative path -> content) into `directory`, all or nothing:
-    they go to a temporary directory beside it that is renamed into place at the end."""
-    target = Path(directory)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp"))
-    except OSError as e:
-        raise MeshcError(f"cannot create the output directory: {e.strerror}",
-                         file=directory) from None
-    try:
-        for rel, content in sorted(artifacts.items()):
-            p = tmp / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                p.write_bytes(content)
-            else:
-                p.write_text(content)
-        if target.exists():
-            old = target.with_name(f".{target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(target)
-    except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise MeshcError(f"cannot write outputs: {e.strerror}", file=directory) from None
+        raise MeshcError(f"cannot write: {e.strerror or e}", file=path) from None
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

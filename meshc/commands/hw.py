@@ -6,12 +6,15 @@ Bad input raises MeshcError; meshc/cli.py prints it on one line and exits 2.
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 import click
 
+from meshc import limits
 from meshc.errors import MeshcError
-from meshc.hardware import Hardware, load_hardware, preset_names
+from meshc.hardware import CoreType, Hardware, load_hardware, preset_names
 from meshc.hardware.cost import gemm_cycles, gemm_energy_pj, gemm_ideal_cycles, gemm_sram_bytes
 from meshc.hardware.precision import check_precision
 
@@ -73,6 +76,7 @@ def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
         raise MeshcError(f"{h.name} has no core type {name!r}", where="--core",
                          hint=f"core types: {', '.join(h.core_types)}")
     ct = h.core_types[name]
+    _check_int64(mkn, ct)
     m, k, n = mkn
     cycles = int(gemm_cycles(m, k, n, ct, precision)[()])
     ideal = int(gemm_ideal_cycles(m, k, n, ct, precision)[()])
@@ -98,13 +102,36 @@ def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
     }
 
 
+_DIM = re.compile(r"[0-9]{1,30}")  # ASCII digits only ("²".isdigit() is true); 30 digits
+# keep int() far from Python's 4300-digit limit
+
+
 def _parse_gemm(text: str) -> tuple[int, int, int]:
     parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise MeshcError(f"{text!r} is not M,K,N", where="--gemm",
+    if len(parts) != 3 or not all(_DIM.fullmatch(p) and int(p) > 0 for p in parts):
+        shown = text if len(text) <= 60 else f"{text[:57]}..."
+        raise MeshcError(f"{shown!r} is not M,K,N", where="--gemm",
                          hint="three positive integers, e.g. --gemm 128,4096,4096")
     m, k, n = (int(p) for p in parts)
+    for label, d in zip("MKN", (m, k, n), strict=True):
+        if d > limits.get("dim"):
+            raise limits.refuse("dim", d, f"{label} is too large").located(where="--gemm")
     return m, k, n
+
+
+def _check_int64(mkn: tuple[int, int, int], ct: CoreType) -> None:
+    """Refuses a GEMM whose cycles or bytes would overflow cost.py's int64 arithmetic.
+
+    With each dimension padded by the array, B = (m+R+C)(k+R+C)(n+R+C) bounds m*k*n, the
+    streamed rows times the array (t*R*C) and the folds times the fold time by 4B, and the
+    SRAM bytes (4 B per element at most, >= 1 B per cycle) by 16B."""
+    pad = ct.array_rows + ct.array_cols
+    if 16 * math.prod(d + pad for d in mkn) >= 2**63:
+        m, k, n = mkn
+        raise MeshcError(
+            f"a {m}x{k}x{n} GEMM is too large for the cost model: its cycle and byte counts "
+            "would overflow 64-bit integers", where="--gemm",
+            hint="`meshc hw cost` prices one tile on one core: give a smaller shape")
 
 
 def _default_core(h: Hardware) -> str:

@@ -18,10 +18,11 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.argument("model"),
         click.option("--phase", type=click.Choice(["prefill", "decode", "both"]), default="both",
                      show_default=True, help="Which phase(s) to build."),
-        click.option("--batch", type=int, default=1, show_default=True, help="Sequences."),
-        click.option("--seq", type=int, default=2048, show_default=True,
+        click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Sequences."),
+        click.option("--seq", type=click.IntRange(min=1), default=2048, show_default=True,
                      help="Prefill tokens per sequence."),
-        click.option("--kv-len", type=int, default=2048, show_default=True,
+        click.option("--kv-len", type=click.IntRange(min=1), default=2048, show_default=True,
                      help="Past tokens in the KV cache at decode."),
         click.option("--dim", "dims", multiple=True, metavar="NAME=VALUE",
                      help="Bind a symbolic ONNX dimension."),
@@ -35,9 +36,10 @@ def request(model: str, phase: str, batch: int, seq: int, kv_len: int,
     bound = []
     for d in dims:
         name, sep, value = d.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise click.BadParameter(f"'{d}' is not NAME=INTEGER", param_hint="--dim")
-        bound.append((name.strip(), int(value)))
+        v = value.strip()
+        if not sep or not name.strip() or not v.isdigit() or len(v) > 18 or int(v) < 1:
+            raise click.BadParameter(f"'{d}' is not NAME=POSITIVE_INTEGER", param_hint="--dim")
+        bound.append((name.strip(), int(v)))
     phases = PHASES if phase == "both" else (phase,)
     return ModelRequest(model, phases, Shape(batch, seq, kv_len), tuple(bound))
 
@@ -75,11 +77,12 @@ def import_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tup
 @model_options
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-@click.option("--ops/--no-ops", "per_op", default=False, help="Include per-op rows.")
+@click.option("--ops/--no-ops", "per_op", default=None,
+              help="Include per-op rows (default: in JSON, not in the table).")
 @click.option("-p", "--passes", default="", help="Graph-level passes to run first, e.g. "
               "'lower-quant{weights=int4 group=128}'.")
 def inspect(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tuple[str, ...],
-            fmt: str, per_op: bool, passes: str) -> None:
+            fmt: str, per_op: bool | None, passes: str) -> None:
     """MACs, FLOPs, parameters, weight, activation and KV-cache bytes per phase."""
     from meshc.ir.summary import inspect_module
 
@@ -88,7 +91,7 @@ def inspect(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tup
         from meshc import pipelines
 
         pipelines.apply(module, passes)
-    data = inspect_module(module, per_op=per_op or fmt == "json")
+    data = inspect_module(module, per_op=fmt == "json" if per_op is None else per_op)
     data["model"] = model
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, sort_keys=True))

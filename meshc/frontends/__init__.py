@@ -9,6 +9,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from meshc.errors import MeshcError
 from meshc.frontends.transformer import PHASES, Shape
+from meshc.inputs import load_structured
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,7 @@ def load_model(req: ModelRequest) -> ModuleOp:
         raise MeshcError(f"unknown model '{src}'",
                          hint=f"zoo models: {', '.join(zoo.names())}; or give a .yaml, .json, "
                               ".onnx or .mlir file")
-    if not path.is_file():
-        raise MeshcError("no such file", file=src)
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower()  # each reader refuses a missing file, a FIFO, a folder
     if suffix == ".mlir":
         from meshc.frontends.mlir import load as load_mlir
 
@@ -44,13 +43,18 @@ def load_model(req: ModelRequest) -> ModuleOp:
         from meshc.frontends.onnx import load as load_onnx
 
         return load_onnx(path, dict(req.dims), _onnx_defaults(req.shape))
-    if suffix == ".json" and hf.is_hf_config(_json_head(path)):
-        arch = hf.load(path)
-        return transformer.build(arch, _phases(arch.kind, req), req.shape)
     if suffix in (".json", ".yaml", ".yml"):
-        from meshc.frontends.spec import load as load_spec
+        # read once; a .json is a Hugging Face config.json or a spec by what it holds
+        data = load_structured(path)
+        if suffix == ".json" and hf.is_hf_config(data):
+            arch = hf.from_config(data, src)
+            try:
+                return transformer.build(arch, _phases(arch.kind, req), req.shape)
+            except MeshcError as e:
+                raise e.located(file=src) from None
+        from meshc.frontends.spec import from_data
 
-        return load_spec(path, req.phases, req.shape)
+        return from_data(data, src, req.phases, req.shape)
     raise MeshcError(f"unknown model file type '{path.suffix}'", file=src,
                      hint="meshc reads .yaml/.json specs, config.json, .onnx and .mlir")
 
@@ -69,11 +73,3 @@ def _phases(kind: str, req: ModelRequest) -> tuple[str, ...]:
         return ("prefill",)
     return req.phases
 
-
-def _json_head(path: Path) -> object:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None

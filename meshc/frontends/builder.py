@@ -23,6 +23,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
+from meshc import limits
 from meshc.ir import graph as g
 
 Shape = Sequence[int]
@@ -54,6 +55,7 @@ class GraphBuilder:
             self.layer, self.blk = old
 
     def tensor(self, shape: Shape, dtype: Attribute | None = None) -> TensorType:
+        check_elements(shape)
         return TensorType(dtype or self.dtype, list(shape))
 
     def _props(self, **extra: Attribute) -> dict[str, Attribute]:
@@ -198,6 +200,12 @@ class GraphBuilder:
         ftype = func.FunctionType.from_lists(
             [a.type for a in self.block.args], [r.type for r in results])
         return func.FuncOp(self.func_name, ftype, Region(self.block))
+
+
+def check_elements(shape: Shape, what: str = "a tensor") -> None:
+    """Refuses a tensor whose elements (or one dimension) exceed the `dim` limit, before
+    anything is made of it: 1e15-token sequences are mistakes, not workloads."""
+    limits.check("dim", prod(shape), f"{what} of shape {list(shape)} has too many elements")
 
 
 def module_of(funcs: Sequence[func.FuncOp]) -> ModuleOp:

@@ -15,7 +15,6 @@ Every error is a `MeshcError` naming the file and the YAML path of the culprit, 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +35,12 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
+from meshc import limits
 from meshc.errors import MeshcError
-from meshc.frontends.arch import arch_from_dict
-from meshc.frontends.builder import GraphBuilder, module_of
+from meshc.frontends.arch import MAX_INT, arch_from_dict, printable, shown
+from meshc.frontends.builder import GraphBuilder, check_elements, module_of
 from meshc.frontends.transformer import PHASES, Shape, build
+from meshc.inputs import load_structured
 from meshc.ir import graph as g
 from meshc.ir.work import ACTIVATION_OPS
 
@@ -75,21 +76,7 @@ _NODE_KEYS = ("name", "op", "inputs", "outputs", "attributes", "layer", "block")
 
 def load(path: Path, phases: tuple[str, ...], shape: Shape) -> ModuleOp:
     """Imports a spec file as a verified `tfm` module."""
-    return from_data(read(path), str(path), phases, shape)
-
-
-def read(path: Path) -> Any:
-    """Parses YAML or JSON (by suffix); duplicate keys are errors, located by line."""
-    file = str(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise MeshcError(f"cannot read: {e.strerror}", file=file) from None
-    except UnicodeDecodeError:
-        raise MeshcError("not a text file (UTF-8)", file=file) from None
-    if path.suffix.lower() == ".json":
-        return _read_json(text, file)
-    return _read_yaml(text, file)
+    return from_data(load_structured(path, what="spec file"), str(path), phases, shape)
 
 
 def from_data(data: Any, file: str, phases: tuple[str, ...] = PHASES,
@@ -97,10 +84,6 @@ def from_data(data: Any, file: str, phases: tuple[str, ...] = PHASES,
     """Builds a module from already parsed spec data; `file` names it in errors."""
     shape = shape or Shape()
     top = _mapping(data, file, "", "a spec", _TOP_KEYS)
-    try:
-        shape.check()
-    except MeshcError as e:
-        raise e.located(file=file) from None
     forms = [k for k in ("architecture", "graph") if k in top]
     if len(forms) != 1:
         raise MeshcError(
@@ -109,57 +92,10 @@ def from_data(data: Any, file: str, phases: tuple[str, ...] = PHASES,
             hint="see docs/spec-format.md")
     name = top.get("name", Path(file).stem)
     if not isinstance(name, str):
-        raise MeshcError(f"name must be a string, got {name!r}", file=file, where="name")
+        raise MeshcError(f"name must be a string, got {shown(name)}", file=file, where="name")
     if forms[0] == "architecture":
         return _from_architecture(top["architecture"], name, file, phases, shape)
     return _GraphSpec(top["graph"], file, shape).build(phases)
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-def _read_json(text: str, file: str) -> Any:
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise MeshcError(f"duplicate key '{k}'", file=file)
-            out[k] = v
-        return out
-
-    try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as e:
-        raise MeshcError(f"not valid JSON: {e.msg}", file=file,
-                         where=f"line {e.lineno}, column {e.colno}") from None
-
-
-def _read_yaml(text: str, file: str) -> Any:
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node)
-            if isinstance(key, str) and key in seen:
-                mark = key_node.start_mark
-                raise MeshcError(f"duplicate key '{key}'", file=file,
-                                 where=f"line {mark.line + 1}, column {mark.column + 1}")
-            if isinstance(key, str):
-                seen.add(key)
-        return loader.construct_mapping(node)
-
-    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    try:
-        return yaml.load(text, Loader=Loader)  # a SafeLoader subclass
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        raise MeshcError(f"not valid YAML: {getattr(e, 'problem', None) or e}", file=file,
-                         where=where) from None
 
 
 # -- the compact transformer form -----------------------------------------------------------
@@ -247,7 +183,7 @@ class _GraphSpec:
         self.data = _mapping(data, file, "graph", "the graph", _GRAPH_KEYS)
         self.phase = self.data.get("phase", "prefill")
         if self.phase not in PHASES:
-            raise self.fail(f"unknown phase {self.phase!r}; known: {', '.join(PHASES)}",
+            raise self.fail(f"unknown phase {shown(self.phase)}; known: {', '.join(PHASES)}",
                             "graph.phase")
         self.dtype = self.dtype_of(self.data.get("dtype", "bf16"), "graph.dtype")
         self.values: dict[str, tuple[SSAValue | _Weight, str]] = {}
@@ -269,30 +205,40 @@ class _GraphSpec:
 
     def name_of(self, raw: Any, where: str) -> str:
         if isinstance(raw, bool) or raw is None or not isinstance(raw, str | int):
-            raise self.fail(f"a name must be a string, got {raw!r}", where,
+            raise self.fail(f"a name must be a string, got {_kind(raw)}", where,
                             hint="quote it: YAML reads yes/no/on/off/null as non-strings")
+        if not str(raw).isprintable() or not str(raw):
+            raise self.fail(f"a name is printable text on one line, got {shown(str(raw))}", where)
         return str(raw)
 
     def dtype_of(self, raw: Any, where: str) -> Attribute:
         if not isinstance(raw, str) or raw not in DTYPES:
             near = difflib.get_close_matches(str(raw), DTYPES, n=1)
             hint = f"did you mean '{near[0]}'?" if near else None
-            raise self.fail(f"unknown dtype {raw!r}; known: {', '.join(DTYPES)}", where, hint)
+            raise self.fail(f"unknown dtype {shown(raw)}; known: {', '.join(DTYPES)}", where, hint)
         return DTYPES[raw]()
 
     def dims_of(self, raw: Any, where: str) -> list[int]:
         if not isinstance(raw, list) or not raw:
-            raise self.fail(f"a shape is a non-empty list of dimensions, got {raw!r}", where)
+            raise self.fail(f"a shape is a non-empty list of dimensions, got {shown(raw)}", where)
         dims = []
         for i, d in enumerate(raw):
             if isinstance(d, str) and d in SYMBOLIC_DIMS:
                 d = getattr(self.shape, d)
             elif isinstance(d, bool) or not isinstance(d, int):
                 raise self.fail(f"a dimension is a positive integer or one of "
-                                f"{', '.join(SYMBOLIC_DIMS)}; got {d!r}", f"{where}[{i}]")
+                                f"{', '.join(SYMBOLIC_DIMS)}; got {shown(d)}", f"{where}[{i}]")
             if d <= 0:
                 raise self.fail(f"dimension must be positive, got {d}", f"{where}[{i}]")
+            try:
+                check_elements([d], "a dimension")
+            except MeshcError as e:
+                raise e.located(file=self.file, where=f"{where}[{i}]") from None
             dims.append(d)
+        try:
+            check_elements(dims)
+        except MeshcError as e:
+            raise e.located(file=self.file, where=where) from None
         return dims
 
     def tensor_of(self, entry: dict[str, Any], where: str) -> TensorType:
@@ -308,10 +254,10 @@ class _GraphSpec:
         if layer is not None and (isinstance(layer, bool) or not isinstance(layer, int)
                                   or layer < -1):
             raise self.fail(f"layer is an integer >= -1 (-1: outside the layer stack), "
-                            f"got {layer!r}", f"{where}.layer")
+                            f"got {shown(layer)}", f"{where}.layer")
         blocks = [b.value for b in g.Block]
         if block is not None and block not in blocks:
-            raise self.fail(f"unknown block {block!r}; known: {', '.join(blocks)}",
+            raise self.fail(f"unknown block {shown(block)}; known: {', '.join(blocks)}",
                             f"{where}.block")
         return layer, block
 
@@ -372,6 +318,10 @@ class _GraphSpec:
             self.define(name, _Weight(name, self.tensor_of(entry, where), layer, block, where),
                         where)
         nodes = self.list_of("nodes")
+        try:  # each node and weight is an op or two; refuse before building any
+            limits.check("ops", len(nodes) + len(self.values), "the graph has too many nodes")
+        except MeshcError as e:
+            raise e.located(file=self.file, where="graph.nodes") from None
         later = self.outputs_by_node(nodes)
         names: dict[str, str] = {}
         for i, raw in enumerate(nodes):
@@ -420,8 +370,8 @@ class _GraphSpec:
                 raise n.fail(f"op {op} sets {key} already", f".attributes.{key}")
             if key not in rule.attrs:
                 known = ", ".join(sorted(rule.attrs)) or "none"
-                raise n.fail(f"{op} has no attribute '{key}'; known: {known}",
-                             f".attributes.{key}")
+                raise n.fail(f"{op} has no attribute '{printable(key)}'; known: {known}",
+                             f".attributes.{printable(key)}")
             n.attrs[key] = rule.attrs[key](n, f".attributes.{key}", value)
         ins, outs = entry.get("inputs", []), entry["outputs"]
         for key, items in (("inputs", ins), ("outputs", outs)):
@@ -440,7 +390,10 @@ class _GraphSpec:
         layer, block = self.layer_block(entry, where)
         with self.b.at(-1 if layer is None else layer, block or "other"):
             values = [self.use(v, f"{where}.inputs[{i}]", later) for i, v in enumerate(ins)]
-            results = rule.emit(n, values)
+            try:
+                results = rule.emit(n, values)
+            except MeshcError as e:  # a result over the `dim` limit
+                raise e.located(file=self.file, where=where) from None
         owner = results[0].owner
         assert isinstance(owner, Operation)
         try:
@@ -462,7 +415,7 @@ def _rule(spec: _GraphSpec, op: Any, where: str) -> tuple[_Rule, dict[str, Any]]
     near = difflib.get_close_matches(str(op), known, n=1)
     hint = (f"did you mean '{near[0]}'?" if near else
             "declare parameters under graph.weights" if op == "weight" else None)
-    raise spec.fail(f"unknown op {op!r}; known: {', '.join(known)}", f"{where}.op", hint)
+    raise spec.fail(f"unknown op {shown(op)}; known: {', '.join(known)}", f"{where}.op", hint)
 
 
 # -- attribute checkers -----------------------------------------------------------------------
@@ -470,8 +423,9 @@ def _rule(spec: _GraphSpec, op: Any, where: str) -> tuple[_Rule, dict[str, Any]]
 
 def _int(minimum: int) -> Callable[[_Node, str, Any], int]:
     def check(n: _Node, where: str, v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-            raise n.fail(f"expected an integer >= {minimum}, got {v!r}", where)
+        if isinstance(v, bool) or not isinstance(v, int) or not minimum <= v <= MAX_INT:
+            raise n.fail(f"expected an integer from {minimum} to {MAX_INT:,}, got {shown(v)}",
+                         where)
         return v
 
     return check
@@ -479,20 +433,20 @@ def _int(minimum: int) -> Callable[[_Node, str, Any], int]:
 
 def _bool(n: _Node, where: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise n.fail(f"expected true or false, got {v!r}", where)
+        raise n.fail(f"expected true or false, got {shown(v)}", where)
     return v
 
 
 def _str(n: _Node, where: str, v: Any) -> str:
     if not isinstance(v, str) or not v:
-        raise n.fail(f"expected a non-empty string, got {v!r}", where)
+        raise n.fail(f"expected a non-empty string, got {shown(v)}", where)
     return v
 
 
 def _choice(options: Sequence[str]) -> Callable[[_Node, str, Any], str]:
     def check(n: _Node, where: str, v: Any) -> str:
         if v not in options:
-            raise n.fail(f"unknown value {v!r}; known: {', '.join(options)}", where)
+            raise n.fail(f"unknown value {shown(v)}; known: {', '.join(options)}", where)
         return v
 
     return check
@@ -508,7 +462,7 @@ def _dims(n: _Node, where: str, v: Any) -> list[int]:
 
 def _shapes(n: _Node, where: str, v: Any) -> list[list[int]]:
     if not isinstance(v, list) or not v:
-        raise n.fail(f"expected a list of shapes, got {v!r}", where)
+        raise n.fail(f"expected a list of shapes, got {shown(v)}", where)
     return [n.spec.dims_of(s, f"{n.where}{where}[{i}]") for i, s in enumerate(v)]
 
 
@@ -558,7 +512,7 @@ def _attention(n: _Node, v: list[SSAValue]) -> list[SSAValue]:
     q, _, vv = (_shape(x) for x in v[:3])
     if mla:
         rope = n.need("rope_dim")
-        qk = n.attr("qk_dim", q[2] // heads)
+        qk = n.attr("qk_dim") or _head_width(n, q[2], heads, "heads", "query")
         if len(v) != 4:
             raise n.fail("mla attention takes 4 inputs: q, latent cache (as k and v) and "
                          "the kv_b weight", ".inputs")
@@ -572,10 +526,23 @@ def _attention(n: _Node, v: list[SSAValue]) -> list[SSAValue]:
     if "rope_dim" in n.attrs:
         raise n.fail("rope_dim is only for mla attention", ".attributes.rope_dim")
     hd = n.attr("head_dim")
-    qk = n.attr("qk_dim", hd or max(q[2] // heads, 1))
-    vd = n.attr("v_dim", hd or max(vv[2] // kv_heads, 1))
+    kv_key = "kv_heads" if "kv_heads" in n.attrs else "heads"
+    qk = n.attr("qk_dim", hd) or _head_width(n, q[2], heads, "heads", "query")
+    vd = n.attr("v_dim", hd) or _head_width(n, vv[2], kv_heads, kv_key, "value")
+    if heads * qk != q[2]:  # before the builder makes a [.., heads * v_dim] result of it
+        raise n.fail(f"heads ({heads}) x qk_dim ({qk}) is not the query width ({q[2]})",
+                     ".attributes.heads")
     return [n.b.attention(v[0], v[1], v[2], heads=heads, kv_heads=kv_heads, qk_dim=qk,
                           v_dim=vd, causal=n.attr("causal", False), variant=n.attr("variant"))]
+
+
+def _head_width(n: _Node, width: int, heads: int, key: str, what: str) -> int:
+    """The width of one head, when the heads split the tensor evenly (a floor would be a
+    silently different model)."""
+    if width % heads:
+        raise n.fail(f"{key} ({heads}) do not divide the {what} width ({width})",
+                     f".attributes.{key}", hint="give head_dim (or qk_dim and v_dim)")
+    return width // heads
 
 
 def _call(method: str) -> Callable[[_Node, list[SSAValue]], list[SSAValue]]:
@@ -675,7 +642,7 @@ RULES: dict[str, _Rule] = {
 
 def _kind(v: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", type(None): "nothing"}.get(
-        type(v), f"{type(v).__name__} {v!r}")
+        type(v), f"{type(v).__name__} {shown(v)}")
 
 
 def _mapping(data: Any, file: str, where: str, what: str, keys: Sequence[str]) -> dict[str, Any]:
@@ -687,7 +654,7 @@ def _mapping(data: Any, file: str, where: str, what: str, keys: Sequence[str]) -
         if key not in keys:
             near = difflib.get_close_matches(str(key), keys, n=1)
             raise MeshcError(
-                f"unknown field '{key}'; known: {', '.join(keys)}", file=file,
-                where=f"{where}.{key}" if where else str(key),
+                f"unknown field '{printable(key)}'; known: {', '.join(keys)}", file=file,
+                where=f"{where}.{printable(key)}" if where else printable(key),
                 hint=f"did you mean '{near[0]}'?" if near else None)
     return data

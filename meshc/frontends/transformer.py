@@ -21,35 +21,92 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
+from meshc import limits
 from meshc.errors import MeshcError
 from meshc.frontends.arch import Arch
 from meshc.frontends.builder import GraphBuilder, module_of
+from meshc.ir import graph as g
+from meshc.ir.notes import add_note
 
 PHASES = ("prefill", "decode")
 
 
 @dataclass(frozen=True)
 class Shape:
-    """What a phase runs on."""
+    """What a phase runs on; a Shape that exists is sane (positive, within the `dim` limit)."""
 
     batch: int = 1
     seq: int = 2048
     kv_len: int = 2048
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         for name in ("batch", "seq", "kv_len"):
-            if getattr(self, name) <= 0:
-                raise MeshcError(f"--{name.replace('_', '-')} must be positive, "
-                                 f"got {getattr(self, name)}")
+            value, option = getattr(self, name), f"--{name.replace('_', '-')}"
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise MeshcError(f"{option} must be an integer, got {value!r}")
+            if value <= 0:
+                raise MeshcError(f"{option} must be positive, got {value}")
+            if value > limits.get("dim"):
+                raise limits.refuse("dim", value, f"{option} {value:,} is absurd")
+        limits.check("dim", self.batch * max(self.seq, self.kv_len + 1),
+                     f"--batch {self.batch} x --seq/--kv-len tokens")
 
 
 def build(arch: Arch, phases: tuple[str, ...], shape: Shape) -> ModuleOp:
-    """One function per phase, in the order given."""
-    shape.check()
+    """One function per phase, in the order given; refuses a graph over the `ops` limit
+    before building it, and notes what the figures do not show (positions past the
+    trained ones, a sliding window counted as full attention)."""
     if arch.kind == "encoder" and "decode" in phases:
         raise MeshcError(f"{arch.name} is an encoder: it has no decode phase",
                          hint="use --phase prefill")
-    return module_of([_Phase(arch, p, shape).build() for p in phases])
+    if _OPS_PER_LAYER_BOUND * (arch.layers + 1) * len(phases) > limits.get("ops"):
+        limits.check("ops", sum(estimate_ops(arch, p) for p in phases),
+                     f"{arch.name} with {arch.layers:,} layers would be too many graph ops")
+    module = module_of([_Phase(arch, p, shape).build() for p in phases])
+    for text in _notes(arch, phases, shape):
+        add_note(module, "frontend", text)
+    return module
+
+
+# A layer emits fewer graph ops than this (MLA + MoE + biases + post-norms: about 55), and
+# so do the embeddings and head; below the limit by this bound, nothing is probed.
+_OPS_PER_LAYER_BOUND = 64
+_PROBE = Shape(1, 1, 1)  # the op count does not depend on the dims
+
+
+def estimate_ops(arch: Arch, phase: str) -> int:
+    """The graph ops of one phase without building all of it, from one- and two-layer
+    probes: a layer's ops do not depend on its index, except dense layers before MoE ones."""
+    moe = arch.moe
+
+    def ops(layers: int, dense: int) -> int:
+        a = arch.model_copy(update={
+            "layers": layers, "moe": moe and moe.model_copy(update={"dense_layers": dense})})
+        f = _Phase(a, phase, _PROBE).build()
+        return sum(1 for op in f.walk() if isinstance(op, g.GraphOp))
+
+    one, two = ops(1, 0), ops(2, 0)
+    per_moe_layer = two - one
+    if moe is None or not moe.dense_layers:
+        return one + (arch.layers - 1) * per_moe_layer
+    per_dense_layer = ops(2, 1) - one
+    return (one - per_moe_layer + moe.dense_layers * per_dense_layer
+            + (arch.layers - moe.dense_layers) * per_moe_layer)
+
+
+def _notes(arch: Arch, phases: tuple[str, ...], shape: Shape) -> list[str]:
+    out = []
+    for phase in phases:
+        reach, option = ((shape.seq, f"--seq {shape.seq}") if phase == "prefill" else
+                         (shape.kv_len + 1, f"--kv-len {shape.kv_len} (+1 new token)"))
+        if arch.max_positions and reach > arch.max_positions:
+            trained = ("has" if arch.positions == "learned" else "was trained on")
+            out.append(f"{arch.name} {trained} {arch.max_positions:,} positions; {option} "
+                       "reads past them")
+        if arch.sliding_window and reach > arch.sliding_window:
+            out.append(f"{arch.name} attends within a {arch.sliding_window:,}-token sliding "
+                       f"window; at {option} its attention is counted in full")
+    return out
 
 
 def _dtype(name: str) -> Attribute:
@@ -84,7 +141,7 @@ class _Phase:
         for layer in range(a.layers):
             x = self.layer(layer, x)
         if a.kind == "encoder":
-            return b.finish([x])
+            return b.finish([x, self.pooler(x)] if a.pooler else [x])
         with b.at(-1, "other"):
             x = self.norm(x, "final.norm")
             head = table if a.tied_embeddings else b.weight("lm_head", (a.vocab, d))
@@ -99,6 +156,15 @@ class _Phase:
             return b.rmsnorm(x, gamma)
         return b.layernorm(x, gamma, b.weight(f"{name}.bias", (w,)))
 
+    def pooler(self, x: SSAValue) -> SSAValue:
+        """BERT's pooler: dense + tanh over each sequence's first token."""
+        b, d, batch = self.b, self.a.hidden, self.s.batch
+        with b.at(-1, "other"):
+            w, bias = b.weight("pooler.weight", (d, d)), b.weight("pooler.bias", (d,))
+            [out] = b.generic("pooler", [x, w, bias], [b.tensor((batch, 1, d))],
+                              macs=batch * d * d, vector_ops=2 * batch * d, mac_kind="linear")
+        return out
+
     def linear(self, x: SSAValue, name: str, k: int, n: int, bias: bool | None = None) -> SSAValue:
         b = self.b
         w = b.weight(f"{name}.weight", (k, n))
@@ -111,12 +177,17 @@ class _Phase:
         with b.at(i, "attention"):
             h = x if post_norm else self.norm(x, f"{pre}.attn_norm")
             att = self.mla(i, h) if self.a.mla else self.attention(i, h)
+            if self.a.post_norms:
+                att = self.norm(att, f"{pre}.attn_post_norm")
             x = b.add(x, att)
             if post_norm:
                 x = self.norm(x, f"{pre}.attn_norm")
         with b.at(i, "mlp"):
             h = x if post_norm else self.norm(x, f"{pre}.mlp_norm")
-            x = b.add(x, self.mlp(i, h))
+            out = self.mlp(i, h)
+            if self.a.post_norms:
+                out = self.norm(out, f"{pre}.mlp_post_norm")
+            x = b.add(x, out)
             if post_norm:
                 x = self.norm(x, f"{pre}.mlp_norm")
         return x

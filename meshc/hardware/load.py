@@ -5,48 +5,20 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from meshc import limits
 from meshc.errors import MeshcError
 from meshc.hardware import model
 from meshc.hardware.model import SCHEMA_VERSION, FieldError, Hardware
+from meshc.inputs import load_structured, parse_yaml
 
 PRESET_DIR = Path(__file__).parent / "presets"
 _SCHEMA_HINT = "`meshc hw schema` lists every field with its unit"
-
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe YAML that reads `16e9` as a float (YAML 1.2) and rejects duplicate keys."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if not isinstance(key, str | int | float | bool):
-                continue  # a complex key; SafeConstructor reports it if unhashable
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
-
-
-# PyYAML follows YAML 1.1, where an exponent needs a dot and a sign (1.0e+9); hardware
-# numbers are written 16e9 and 1.75e9, so accept the YAML 1.2 spelling too.
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+0123456789."),
-)
 
 
 @lru_cache(maxsize=1)
@@ -61,33 +33,36 @@ def preset_path(name: str) -> Path:
 
 def load_hardware(source: str | os.PathLike[str]) -> Hardware:
     """A preset by name, or a YAML file by path; cached per file and modification time."""
-    path, display = _resolve(source)
+    path = _resolve(source)
     try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as e:
-        raise MeshcError(f"cannot read hardware file: {e.strerror}", file=display) from None
-    return _load_cached(str(path), mtime, display)
+        real, mtime = os.path.realpath(path), os.stat(path).st_mtime_ns
+    except OSError:  # missing, a symlink loop...: reading it names the problem
+        return _load(path)
+    # the limits in force are part of the key: `--limit cores=N` changes what validates
+    return _load_cached(real, mtime, path, limits.get("cores"), limits.get("text_mb"))
 
 
 @lru_cache(maxsize=128)
-def _load_cached(path: str, mtime_ns: int, display: str) -> Hardware:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise MeshcError(f"cannot read hardware file: {e}", file=display) from None
-    return parse_hardware(text, file=display)
+def _load_cached(real: str, mtime_ns: int, path: str, *limits_in_force: int) -> Hardware:
+    return _load(path)
 
 
-def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str]:
+def _load(path: str) -> Hardware:
+    return validate_hardware(load_structured(path, what="hardware file"), path)
+
+
+def _resolve(source: str | os.PathLike[str]) -> str:
+    """The path of the file to read: a preset's, or `source` itself."""
     s = os.fspath(source)
+    if not s.strip() or "\0" in s:
+        raise MeshcError(f"{s!r} is not a hardware preset name or file path",
+                         hint=f"presets: {', '.join(preset_names())}")
     if isinstance(source, str) and s in preset_names():
-        return preset_path(s), str(preset_path(s))
+        return str(preset_path(s))
     p = Path(s)
-    is_path = not isinstance(source, str) or p.suffix in (".yaml", ".yml") or os.sep in s
-    if is_path or "/" in s or p.exists():
-        if p.is_dir():
-            raise MeshcError("is a directory, not a hardware YAML file", file=s)
-        return p.resolve(), s
+    if (not isinstance(source, str) or p.suffix in (".yaml", ".yml", ".json") or "/" in s
+            or os.sep in s or os.path.lexists(s)):
+        return s
     close = difflib.get_close_matches(s, preset_names(), n=1)
     guess = f"did you mean {close[0]!r}? " if close else ""
     raise MeshcError(
@@ -98,14 +73,7 @@ def _resolve(source: str | os.PathLike[str]) -> tuple[Path, str]:
 
 def parse_hardware(text: str, file: str = "<string>") -> Hardware:
     """Hardware from YAML text; `file` names it in errors."""
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else None
-        problem = getattr(e, "problem", None) or str(e)
-        raise MeshcError(f"malformed YAML: {problem}", file=file, where=where) from None
-    return validate_hardware(data, file)
+    return validate_hardware(parse_yaml(text, file), file)
 
 
 def validate_hardware(data: Any, file: str = "<data>") -> Hardware:
@@ -138,9 +106,9 @@ def _translate(exc: ValidationError, file: str) -> MeshcError:
     cause = (err.get("ctx") or {}).get("error")
     hint = _SCHEMA_HINT
     if isinstance(cause, FieldError):
-        where = _join(loc)
-        where = f"{where}.{cause.field}" if where else cause.field
+        where = ".".join(p for p in (_join(loc), cause.field) if p)
         msg = str(cause)
+        hint = cause.hint or hint
     else:
         is_key = "[key]" in loc
         loc = [p for p in loc if p != "[key]"]
@@ -174,10 +142,20 @@ def _message(err: Any, is_key: bool) -> str:
     msg = msg[0].lower() + msg[1:] if msg else msg
     value = err.get("input")
     if is_key:
-        return f"key {value!r}: {msg}"
+        return f"key {_show(value)}: {msg}"
     if isinstance(value, str | int | float | bool) or value is None:
-        return f"{msg}, got {value!r}"
+        return f"{msg}, got {_show(value)}"
     return msg
+
+
+def _show(value: Any) -> str:
+    """repr, short: a 5000-digit integer cannot even be repr'd (Python's int limit)."""
+    if isinstance(value, bool):
+        return str(value).lower()  # as YAML spells it
+    if isinstance(value, int) and value.bit_length() > 100:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 @lru_cache(maxsize=1)

@@ -15,22 +15,20 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
     NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
     PrivateAttr,
     StringConstraints,
     model_validator,
 )
 
+from meshc import limits
 from meshc.errors import MeshcError
+from meshc.hardware import ranges as rg
 from meshc.hardware.energy import DEFAULT_SRAM_MACRO_BYTES, NODES, EnergyTable
 from meshc.hardware.frozen import DUMP, FREEZE, FrozenMap
 from meshc.hardware.precision import PRECISIONS, Precision, check_precision, precision_rank
 
 SCHEMA_VERSION = 1
-MAX_MESH_SIDE = 10_000  # a typo like 1e9 rows should fail, not hang
 
 Dataflow = Literal["output_stationary", "weight_stationary"]
 NodeName = Literal["45nm", "14nm", "7nm"]  # the keys of energy.NODES (a test checks)
@@ -42,9 +40,10 @@ _CONFIG = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 class FieldError(ValueError):
     """A failed check pinned to `field`, a path below the object that raised it."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, hint: str | None = None) -> None:
         super().__init__(message)
-        self.field = field
+        self.field = field  # "" pins it to the object itself
+        self.hint = hint
 
 
 class CoreType(BaseModel):
@@ -53,10 +52,10 @@ class CoreType(BaseModel):
     model_config = _CONFIG
 
     description: str = ""
-    array_rows: NonNegativeInt = Field(description="PE rows; 0 for a core without an array")
-    array_cols: NonNegativeInt = Field(description="PE columns; 0 for a core without an array")
+    array_rows: rg.ArraySide = Field(description="PE rows; 0 for a core without an array")
+    array_cols: rg.ArraySide = Field(description="PE columns; 0 for a core without an array")
     dataflow: Dataflow | None = Field(None, description="required when the core has an array")
-    macs_per_cycle: Annotated[dict[Precision, PositiveInt], FREEZE, DUMP] = Field(
+    macs_per_cycle: Annotated[dict[Precision, rg.MacsPerCycle], FREEZE, DUMP] = Field(
         default_factory=FrozenMap,
         description="array MACs per cycle for each precision it multiplies natively",
     )
@@ -64,14 +63,14 @@ class CoreType(BaseModel):
         False, description="the array loads the next fold's stationary operand while the "
         "current one streams (TPU MXU weight FIFO); false is SCALE-Sim's serial folds",
     )
-    vector_lanes: PositiveInt = Field(description="plain vector ops per cycle")
-    transcendental_per_cycle: PositiveFloat = Field(description="exp/tanh/erf/rsqrt per cycle")
-    sram_bytes: PositiveInt
-    sram_bytes_per_cycle: PositiveFloat
-    sram_macro_bytes: PositiveInt = Field(
+    vector_lanes: rg.Lanes = Field(description="plain vector ops per cycle")
+    transcendental_per_cycle: rg.PerCycle = Field(description="exp/tanh/erf/rsqrt per cycle")
+    sram_bytes: rg.SramBytes
+    sram_bytes_per_cycle: rg.SramBytesPerCycle
+    sram_macro_bytes: rg.SramBytes = Field(
         DEFAULT_SRAM_MACRO_BYTES, description="SRAM bank size one access hits (sets pJ/byte)"
     )
-    clock_hz: PositiveFloat
+    clock_hz: rg.Hz
 
     _name: str = PrivateAttr(default="?")
 
@@ -155,13 +154,17 @@ class Mesh(BaseModel):
 
     model_config = _CONFIG
 
-    rows: PositiveInt = Field(le=MAX_MESH_SIDE)
-    cols: PositiveInt = Field(le=MAX_MESH_SIDE)
+    rows: rg.MeshSide
+    cols: rg.MeshSide
     fill: str = Field(description="core type at every position no region covers")
     regions: tuple[Region, ...] = ()
 
     @model_validator(mode="after")
     def _in_bounds(self) -> Mesh:
+        n = self.rows * self.cols
+        if n > limits.get("cores"):  # refused before anything lays out n cores
+            e = limits.refuse("cores", n, f"a {self.rows}x{self.cols} mesh has too many cores")
+            raise FieldError("", e.message, e.hint)
         for i, reg in enumerate(self.regions):
             for f, n in (("rows", self.rows), ("cols", self.cols)):
                 if getattr(reg, f)[1] >= n:
@@ -177,10 +180,10 @@ class Noc(BaseModel):
 
     topology: Literal["mesh"] = "mesh"
     routing: Literal["xy"] = "xy"
-    link_bytes_per_cycle: PositiveFloat = Field(description="per link, per direction")
-    router_latency_cycles: NonNegativeInt
-    pj_per_byte_hop: NonNegativeFloat = Field(description="link + router energy per byte per hop")
-    clock_hz: PositiveFloat
+    link_bytes_per_cycle: rg.LinkBytesPerCycle = Field(description="per link, per direction")
+    router_latency_cycles: rg.RouterCycles
+    pj_per_byte_hop: rg.PicoJoulesOrZero = Field(description="link + router energy per byte per hop")
+    clock_hz: rg.Hz
 
     @property
     def link_bytes_per_s(self) -> float:
@@ -195,9 +198,9 @@ class HbmStack(BaseModel):
     attach: tuple[tuple[NonNegativeInt, NonNegativeInt], ...] = Field(
         min_length=1, description="[row, col] of each edge core the stack's ports connect to"
     )
-    bytes: PositiveInt
-    bytes_per_s: PositiveFloat
-    pj_per_bit: PositiveFloat
+    bytes: rg.HbmBytes
+    bytes_per_s: rg.HbmBytesPerS
+    pj_per_bit: rg.PicoJoules
 
 
 class Hbm(BaseModel):
@@ -212,15 +215,15 @@ class EnergySpec(BaseModel):
     model_config = _CONFIG
 
     node: NodeName
-    static_w_per_core: NonNegativeFloat
-    pj_per_mac: Annotated[dict[Precision, PositiveFloat], FREEZE, DUMP] = Field(
+    static_w_per_core: rg.Watts
+    pj_per_mac: Annotated[dict[Precision, rg.PicoJoules], FREEZE, DUMP] = Field(
         default_factory=FrozenMap, description="overrides of the node table, per precision"
     )
-    sram_pj_per_byte_by_macro_bytes: Annotated[dict[PositiveInt, PositiveFloat], FREEZE, DUMP] = (
+    sram_pj_per_byte_by_macro_bytes: Annotated[dict[rg.SramBytes, rg.PicoJoules], FREEZE, DUMP] = (
         Field(default_factory=FrozenMap, description="replaces the node's SRAM table when given")
     )
-    vector_pj_per_op: PositiveFloat | None = None
-    transcendental_pj_per_op: PositiveFloat | None = None
+    vector_pj_per_op: rg.PicoJoules | None = None
+    transcendental_pj_per_op: rg.PicoJoules | None = None
 
     _table: EnergyTable = PrivateAttr()
 

@@ -42,6 +42,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from meshc.ir.state import verify_op_state
 from meshc.ir.work import ACTIVATION_OPS, SOFTMAX_OPS, Work, element_bits, numel, tensor_bytes
 
 
@@ -98,6 +99,7 @@ class GraphOp(IRDLOperation):
         return self.block.data.value
 
     def verify_(self) -> None:
+        verify_op_state(self)  # meshc.region, meshc.residency, meshc.part: the typed form only
         if self.layer_index < -1:
             raise VerifyException(f"layer must be >= -1, got {self.layer_index}")
         for r in self.results:
@@ -343,8 +345,10 @@ class AttentionOp(GraphOp):
         if self.w_kv_b is None or self.rope_dim is None:
             raise VerifyException("mla attention needs `absorb` (the kv_b weight) and rope_dim")
         _, h, kvh, _, _, dqk, dv = self.dims()
-        latent, rope = self.latent_dims()
         wkv = _shape(self.w_kv_b.type)
+        if len(wkv) != 2:
+            raise VerifyException(f"mla kv_b weight {wkv} is not [latent, features]")
+        latent, rope = self.latent_dims()
         if kvh != 1 or not 0 <= rope < dqk:
             raise VerifyException(f"mla needs kv_heads = 1 and 0 <= rope_dim < qk_dim ({dqk})")
         if q[2] != h * dqk or k[2] != latent + rope or v != k:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from meshc import limits
 from meshc.errors import MeshcError
 from meshc.mappers.problem import Core, MappingProblem, Op
+from meshc.units import fmt_bytes
 
 
 def _b(n: int | float) -> str:
-    return f"{int(n):,} B"
+    return fmt_bytes(int(n))
 
 
 def usable_cores(problem: MappingProblem, op: Op) -> tuple[Core, ...]:
@@ -50,14 +52,18 @@ def _check_op(problem: MappingProblem, op: Op) -> None:
 
 
 def check_feasible(problem: MappingProblem) -> None:
-    """Raise `MeshcError` on the first resource the problem cannot fit in."""
+    """Raise `MeshcError` on the first resource the problem cannot fit in, or when its tiles
+    would not fit the memory of this process (the schedule holds every tile)."""
+    tiles = sum(op.n_tiles for op in problem.ops)
+    if tiles > limits.get("tiles"):
+        raise limits.refuse("tiles", tiles, "too many tiles to map").located(where=problem.name)
     for op in problem.ops:
         _check_op(problem, op)
     cap = problem.machine.hbm_capacity_bytes
     if cap is not None and problem.hbm_resident_bytes > cap:
         raise MeshcError(
-            f"HBM must hold {_b(problem.hbm_resident_bytes)} (weights not resident in SRAM plus "
-            f"the KV cache) but has {_b(cap)}",
+            f"HBM must hold {fmt_bytes(problem.hbm_resident_bytes)} (weights not resident in "
+            f"SRAM plus the largest phase's KV cache) but has {fmt_bytes(cap)}",
             where=problem.name,
             hint="quantize weights or the KV cache (lower-quant), shorten the context, or use "
             "hardware with more HBM",

@@ -67,17 +67,18 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
               "wall_limit_hit": out.wall_limit_hit}
     notes = list(out.notes)
     if out.plan is None:
-        notes.append(f"CP-SAT returned no solution ({out.status}); returning HEFT's schedule")
+        why = f"CP-SAT returned no solution ({out.status}); returning HEFT's schedule"
         return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
-                      notes=tuple(notes), **common)
+                      notes=(*notes, why), fallback_reason=why, **common)
     schedule = materialize(inst, out.plan)
     errors = list(out.raw_errors) or validate(problem, schedule)
     if errors:
-        notes.append("CP-SAT schedule failed validation, returning HEFT's: " + "; ".join(
-            errors[:3]))
+        why = "CP-SAT schedule failed validation, returning HEFT's: " + "; ".join(errors[:3])
         return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
-                      notes=tuple(notes), **common)
+                      notes=(*notes, why), fallback_reason=why, **common)
     if schedule.makespan > heft_makespan:
+        why = (f"CP-SAT's schedule ({schedule.makespan:,} cycles) is longer than HEFT's "
+               f"({heft_makespan:,}); returning HEFT's")
         return result(materialize(inst, heft_plan), out.status, fell_back=False,
-                      notes=tuple(notes), **common)
+                      notes=tuple(notes), fallback_reason=why, **common)
     return result(schedule, out.status, fell_back=False, notes=tuple(notes), **common)

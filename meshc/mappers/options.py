@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -50,11 +51,18 @@ class MapperOptions:
         where = "mapper options"
         if self.mapper not in ("cpsat", "heft"):
             raise MeshcError(f"mapper is {self.mapper!r}; choose cpsat or heft", where=where)
-        if self.time_budget <= 0 or self.wall_limit_s <= 0:
-            raise MeshcError("time_budget and wall_limit_s must be > 0", where=where)
-        if self.workers < 1 or self.window_ops < 1 or self.max_horizon_units < 100:
-            raise MeshcError("workers and window_ops must be >= 1, max_horizon_units >= 100",
-                             where=where)
+        # named as the map-mesh options (budget, wall, ...), which is where users set them;
+        # nan passes `<= 0`, so finiteness is checked on its own
+        for option, value in (("budget", self.time_budget), ("wall", self.wall_limit_s)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise MeshcError(f"{option} must be a finite positive number, got {value!r}",
+                                 where="map-mesh")
+        for option, value in (("workers", self.workers), ("window", self.window_ops)):
+            if not isinstance(value, int) or value < 1:
+                raise MeshcError(f"{option} must be a positive integer, got {value!r}",
+                                 where="map-mesh")
+        if self.max_horizon_units < 100:
+            raise MeshcError("max_horizon_units must be >= 100", where=where)
         unknown = sorted(set(self.disabled_families) - set(FAMILIES))
         if unknown:
             raise MeshcError(f"unknown constraint families {unknown}; known: {FAMILIES}",
@@ -65,7 +73,9 @@ class MapperOptions:
 class MappingStats:
     """What the mapper did. `status`: OPTIMAL (CP-SAT proved it), FEASIBLE (CP-SAT improved or
     matched HEFT without proof), HEFT (HEFT was asked for), FALLBACK (CP-SAT failed: no
-    solution, UNKNOWN or an invalid result; the HEFT schedule is returned, `notes` say why)."""
+    solution, UNKNOWN or an invalid result; the HEFT schedule is returned, `notes` say why).
+    `fallback_reason`: one line saying why HEFT's schedule was returned although CP-SAT ran
+    (it failed, or its schedule was longer); "" when the mapper's own schedule was kept."""
 
     solver: MapperName
     status: str
@@ -82,6 +92,7 @@ class MappingStats:
     windows_accepted: int = 0
     windows_replicated: int = 0
     deterministic_time: float = 0.0
+    fallback_reason: str = ""
     notes: tuple[str, ...] = field(default=())
 
     def to_json_dict(self) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import IntegerAttr, TensorType
+from xdsl.dialects.builtin import TensorType
 from xdsl.ir import Attribute, SSAValue
 
 from meshc.hardware.precision import PRECISIONS, wider_of
@@ -29,7 +29,7 @@ from meshc.ir.graph import (
     WeightOp,
 )
 from meshc.ir.work import element_bits, numel, precision_name
-from meshc.passes._common import ATTR_PART, weight_bytes, weight_of
+from meshc.passes._common import part_attr, weight_bytes, weight_of
 from meshc.passes._tiling import ATTENTION, GEMM, MEMORY, VECTOR, TileProblem
 
 MEMORY_OPS = (KvReadOp, KvAppendOp, EmbeddingOp, ConcatOp, SliceOp)
@@ -233,14 +233,14 @@ class Labeler:
         prefix = self.phase + (f".L{op.layer_index}" if op.layer_index >= 0 else "")
         name = short_name(op)
         base = f"{prefix}.{op.block_name}.{name}"
-        part = op.attributes.get(ATTR_PART)
-        later_part = isinstance(part, IntegerAttr) and part.value.data > 0
+        part = part_attr(op)
+        later_part = part is not None and part > 0
         if not isinstance(op, LinearOp | LmHeadOp | KvReadOp | KvAppendOp):
             i = self.counts.get(base, 1) - 1 if later_part else self.counts.get(base, 0)
             self.counts[base] = i + 1
             base = f"{base}{i}"
-        if isinstance(part, IntegerAttr):
-            base = f"{base}.p{part.value.data}"
+        if part is not None:
+            base = f"{base}.p{part}"
         label, n = base, 1
         while label in self.used:
             label, n = f"{base}.{n}", n + 1

@@ -38,6 +38,7 @@ from meshc.passes._common import (
     fail,
     functions,
     hardware,
+    pass_hardware,
     quantized_operands,
 )
 from meshc.passes._tile_ops import storage_precision
@@ -47,6 +48,7 @@ ACTS = ("bf16", "fp8", "int8")
 KV = ("bf16", "fp8", "int8", "int4")
 NORMS = ("tfm.layernorm", "tfm.rmsnorm")
 SCALE = BFloat16Type()  # group scales are stored in bf16
+OTHER_WEIGHTS = "bf16"  # the widest format for weights no array multiplies
 
 
 def element_type(precision: str) -> Attribute:
@@ -89,10 +91,12 @@ class LowerQuantPass(ModulePass):
     """Lowers weights, activations and the KV cache to narrower number formats.
 
     Input: a module of `tfm` functions.
-    Output: the weights of linears, LM heads, MoE experts and MLA absorb (kv_b) are stored at
-    `weights`; quantized formats (fp8, int8, int4) carry `group` and `scale bf16`, so their
-    bytes count one bf16 scale per group (int4 g128: 4 + 16/128 bits per weight). Embedding
-    tables used only for lookup, norm parameters, biases and MoE routers keep their type. The
+    Output: the weights the array multiplies (of linears, LM heads, MoE experts, MLA absorb
+    (kv_b), matmuls, and every weight of a tfm.generic with MACs, such as a Conv) are stored
+    at `weights`; quantized formats (fp8, int8, int4) carry `group` and `scale bf16`, so
+    their bytes count one bf16 scale per group (int4 g128: 4 + 16/128 bits per weight).
+    Embedding tables used only for lookup, norm parameters, biases and MoE routers keep
+    their type, but one wider than bf16 (an f32 export) is stored at bf16. The
     KV cache (kv_read results, kv_append operands and results) is stored at `kv`. Every other
     float activation is at `acts`, except around the ops in `keep`, which compute in their
     original precision: tfm.dequantize before them, tfm.quantize after. tfm.quantize
@@ -105,9 +109,10 @@ class LowerQuantPass(ModulePass):
     take the consumer's `meshc.region`.
     Options: weights=bf16|fp8|int8|int4, acts=bf16|fp8|int8, kv=bf16|fp8|int8|int4, group
     (elements per scale, default 128), keep (comma list, default norm,softmax), hw (preset
-    or YAML; empty: no check).
-    Fails when: an option names an unknown format or op, group is not positive, or with hw
-    some format (at the wider of it and acts) is one no core of the machine can execute.
+    or YAML; default the module's `meshc.hw`; with neither, no check).
+    Fails when: an option names an unknown format or op, group is not positive, hw names
+    another machine than the module's `meshc.hw`, or with a hardware some format (at the
+    wider of it and acts) is one no core of the machine can execute.
     """
 
     name = "lower-quant"
@@ -127,14 +132,15 @@ class LowerQuantPass(ModulePass):
         if self.group <= 0:
             fail(f"lower-quant: group must be positive, got {self.group}")
         keep = keep_ops((self.keep,) if isinstance(self.keep, str) else tuple(self.keep))
-        if self.hw:
-            self._check_hw()
+        hw = pass_hardware(op, self.hw, self.name, default=None)
+        if hw:
+            self._check_hw(hw)
         for f in functions(op):
             self._weights(f)
             _Activations(self, keep).run(f)
 
-    def _check_hw(self) -> None:
-        hw = hardware(self.hw, self.name)
+    def _check_hw(self, name: str) -> None:
+        hw = hardware(name, self.name)
         types = sorted({t for _, _, t in hw.cores if hw.core_types[t].can_gemm})
         for opt, p in (("acts", self.acts), ("weights", self.weights), ("kv", self.kv)):
             run = wider_of(p, self.acts)
@@ -154,13 +160,15 @@ class LowerQuantPass(ModulePass):
             if not isinstance(op, WeightOp):
                 continue
             users = {u.operation for u in op.result.uses}
-            if not any(op.result in quantized_operands(u) for u in users):
-                continue
-            new = _narrowed(op.result.type, self.weights)
+            multiplied = any(op.result in quantized_operands(u) for u in users)
+            # the others (biases, norm parameters, routers, tables) at most at bf16: an f32
+            # parameter is stored as the cores store it, not quantized
+            target = self.weights if multiplied else OTHER_WEIGHTS
+            new = _narrowed(op.result.type, target)
             if new == op.result.type:
                 continue
             Rewriter.replace_value_with_new_type(op.result, new)
-            if self.weights == "bf16":
+            if target == "bf16":
                 op.properties.pop("group", None)
                 op.properties.pop("scale_type", None)
             else:

@@ -11,11 +11,16 @@ Output: every `tile.compute` has `placement` (r0, c0, r1, c1, and for a strided 
 the row and column steps) and `start`/`end` (cycles);
 a memory op feeding one op (KV cache read/append, concat) shares that op's slot;
 each function has a `meshc.mapper` dictionary: solver, status, makespan, heft_makespan,
-lower_bound (cycles), fell_back, wall_limit_hit, and with `timings` solve_time_s.
-Options: hw (preset or YAML), mapper (cpsat|heft), budget (CP-SAT deterministic time), wall
+lower_bound (cycles), fell_back, wall_limit_hit, fallback_reason (one line, "" when the
+mapper's own schedule was kept), options (the mapper options that ran: mapper, budget,
+wall, seed, workers, window), notes (what the mapper reported, in order), and with `timings`
+solve_time_s.
+Options: hw (preset or YAML; default the module's `meshc.hw`, else mesh-4x4), mapper
+(cpsat|heft), budget (CP-SAT deterministic time), wall
 (wall-clock safety cap, s), seed, workers, window (ops per LNS window), timings (record the
 solve's wall time in the IR, which then differs from run to run).
-Fails when: a tile fits no SRAM of its region, no core of a region can run an op, or the
+Fails when: hw names another machine than the module's `meshc.hw`; a tile fits no SRAM of
+its region, no core of a region can run an op, or the
 HBM-resident bytes exceed HBM capacity: the message names the resource, the demand against
 the capacity, and what to change.
 """
@@ -27,8 +32,8 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     BoolAttr,
-    DenseArrayBase,
     DictionaryAttr,
     FloatAttr,
     IntegerAttr,
@@ -38,15 +43,15 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
-from xdsl.utils.exceptions import PassFailedException
 
 from meshc.errors import MeshcError
-from meshc.hardware import Hardware, load_hardware
+from meshc.hardware import Hardware
 from meshc.hardware.tile_cost import tile_cycles
 from meshc.ir.tile import ComputeOp, int_array
 from meshc.ir.work import tensor_bytes
 from meshc.mappers import MapperOptions, map_problem
 from meshc.mappers.problem import Edge, HbmPort, Machine, MappingProblem, Op
+from meshc.passes._common import fail, hardware, hbm_resident_bytes, pass_hardware, read_regions
 
 
 def machine_of(hw: Hardware) -> Machine:
@@ -61,20 +66,6 @@ def machine_of(hw: Hardware) -> Machine:
         clock_hz=clock, link_bytes_per_cycle=hw.noc.link_bytes_per_cycle,
         router_latency_cycles=hw.noc.router_latency_cycles, hbm_ports=ports,
         hbm_capacity_bytes=hw.hbm_bytes or None)
-
-
-def regions_of(module: ModuleOp, hw: Hardware) -> dict[str, tuple[tuple[int, int], ...]]:
-    attr = module.attributes.get("meshc.regions")
-    all_cores = tuple((r, c) for r, c, _ in hw.cores)
-    if not isinstance(attr, DictionaryAttr):
-        return {"shared": all_cores}
-    out: dict[str, tuple[tuple[int, int], ...]] = {}
-    for name, arr in attr.data.items():
-        assert isinstance(arr, DenseArrayBase)
-        flat = [int(x) for x in arr.get_values()]
-        out[name] = tuple(zip(flat[0::2], flat[1::2], strict=True))
-    out.setdefault("shared", all_cores)
-    return out
 
 
 def tiled_ops(f: func.FuncOp) -> list[ComputeOp]:
@@ -149,7 +140,7 @@ class _TileView:
 class MapMeshPass(ModulePass):
     name = "map-mesh"
 
-    hw: str = "mesh-4x4"
+    hw: str = ""
     mapper: str = "cpsat"
     budget: float = 0.5
     wall: float = 300.0
@@ -159,18 +150,17 @@ class MapMeshPass(ModulePass):
     timings: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        hw = hardware(pass_hardware(op, self.hw, self.name) or "", self.name)
+        regions = read_regions(op, hw)
+        resident_bytes = hbm_resident_bytes(op)
         try:
-            hw = load_hardware(self.hw)
             options = MapperOptions(mapper=self.mapper, time_budget=self.budget,  # type: ignore[arg-type]
                                     wall_limit_s=self.wall, seed=self.seed,
                                     workers=self.workers, window_ops=self.window)
-            regions = regions_of(op, hw)
-            resident = op.attributes.get("meshc.hbm_resident_bytes")
-            resident_bytes = resident.value.data if isinstance(resident, IntegerAttr) else 0
             for f in [o for o in op.ops if isinstance(o, func.FuncOp)]:
                 self._map(f, hw, regions, options, resident_bytes)
         except MeshcError as e:
-            raise PassFailedException(str(e)) from None
+            fail(str(e))
 
     def _map(self, f: func.FuncOp, hw: Hardware,
              regions: dict[str, tuple[tuple[int, int], ...]], options: MapperOptions,
@@ -196,7 +186,17 @@ class MapMeshPass(ModulePass):
             "lower_bound": IntegerAttr(s.lower_bound, 64),
             "fell_back": BoolAttr.from_bool(s.fell_back),
             "wall_limit_hit": BoolAttr.from_bool(s.wall_limit_hit),
+            "fallback_reason": StringAttr(s.fallback_reason),
+            "options": self._options_attr(),
+            "notes": ArrayAttr([StringAttr(n) for n in s.notes]),
         }
         if self.timings:
             stats["solve_time_s"] = FloatAttr(round(s.solve_time_s, 3), f64)
         f.attributes["meshc.mapper"] = DictionaryAttr(stats)
+
+    def _options_attr(self) -> DictionaryAttr:
+        """The options that ran, under their pass-option names (hw is the module's)."""
+        return DictionaryAttr({
+            "mapper": StringAttr(self.mapper), "budget": FloatAttr(self.budget, f64),
+            "wall": FloatAttr(self.wall, f64), "seed": IntegerAttr(self.seed, 64),
+            "workers": IntegerAttr(self.workers, 64), "window": IntegerAttr(self.window, 64)})

@@ -6,30 +6,32 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from meshc.errors import MeshcError
 from meshc.hardware import CoreType, Hardware
 from meshc.ir.graph import WeightOp
+from meshc.ir.notes import add_note
 from meshc.ir.summary import kv_caches
 from meshc.ir.work import element_bits, tensor_bytes
+from meshc.passes._capacity import hbm_overflow
 from meshc.passes._common import (
     ATTR_HBM,
-    ATTR_HW,
-    ATTR_NOTE,
     ATTR_REGION,
     ATTR_REGIONS,
     ATTR_RESIDENCY,
     ATTR_RESIDENT,
-    DEFAULT_HW,
     SHARED,
     Core,
+    RegionAttr,
+    ResidencyAttr,
     cores_attr,
     fail,
     functions,
     graph_ops,
     hardware,
+    pass_hardware,
     quantized_operands,
     resident_bytes_attr,
     unique_weights,
@@ -45,11 +47,12 @@ class PartitionAttnMlpPass(ModulePass):
     """Assigns every tfm op to a core region and every weight to SRAM or HBM.
 
     Input: a module of `tfm` functions (one per phase), before tile-grain.
-    Output: module attributes `meshc.hw` (the hw option), `meshc.regions` (region -> i64
-    array of row-major (row, col) pairs), `meshc.sram_resident_bytes` (region -> bytes
-    resident in its SRAM), `meshc.hbm_resident_bytes` (weights kept in HBM + KV cache) and,
-    when weights do not fit, `meshc.partition_note`; `meshc.region` on every tfm op and `meshc.residency`
-    ("sram"/"hbm") on every tfm.weight. `shared`: one region `shared` with every core.
+    Output: module attributes `meshc.regions` (region -> i64 array of row-major (row, col)
+    pairs), `meshc.sram_resident_bytes` (region -> bytes resident in its SRAM),
+    `meshc.hbm_resident_bytes` (weights kept in HBM + KV cache), `meshc.hw` when the module
+    had none, and, when weights do not fit, a note (meshc.ir.notes); `#meshc<region ...>` on
+    every tfm op and `#meshc<residency sram|hbm>` on every tfm.weight. `shared`: one
+    region `shared` with every core.
     `disaggregate`: `attention` = the cores nearest the HBM stacks, `mlp` = the rest;
     attention-block and other-block ops (embedding, final norm, LM head) go to `attention`,
     mlp-block ops to `mlp`. A group of weights (all of them when shared; the MLP's and the
@@ -58,9 +61,11 @@ class PartitionAttnMlpPass(ModulePass):
     parameter name (phases share them).
     Options: policy=shared|disaggregate; attn-frac=auto (attention share of the estimated
     work, snapped to whole rings of cores around HBM) or a float in (0, 1) (exactly
-    round(frac x cores) cores); hw=preset or YAML path; strict=true makes a weight group
-    that does not fit an error instead of a note.
-    Fails when: the policy or attn-frac is invalid; the mesh has one core (disaggregate); a
+    round(frac x cores) cores); hw=preset or YAML path (default: the module's `meshc.hw`,
+    else mesh-4x4); strict=true makes a weight group that does not fit an error instead of
+    a note.
+    Fails when: hw names another machine than the module's `meshc.hw`; the policy or
+    attn-frac is invalid; the mesh has one core (disaggregate); a
     region has no core with a systolic array; weights (and KV cache) do not fit SRAM on a
     machine without HBM, whatever strict says; with strict=true, the shared or MLP weights
     do not fit their region's SRAM.
@@ -70,11 +75,11 @@ class PartitionAttnMlpPass(ModulePass):
 
     policy: str = "shared"
     attn_frac: str | int | float = "auto"
-    hw: str = DEFAULT_HW
+    hw: str = ""
     strict: bool = False
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        hw = hardware(self.hw, self.name)
+        hw = hardware(pass_hardware(op, self.hw, self.name) or "", self.name)
         if self.policy not in POLICIES:
             fail(f"partition-attn-mlp: unknown policy '{self.policy}'; use shared or disaggregate")
         if self.policy == "shared":
@@ -89,8 +94,7 @@ class PartitionAttnMlpPass(ModulePass):
                      f"systolic array: {list(cores)}")
         for f in functions(op):
             for g in graph_ops(f):
-                g.attributes[ATTR_REGION] = StringAttr(region_of[g.block_name])
-        op.attributes[ATTR_HW] = StringAttr(self.hw)
+                g.attributes[ATTR_REGION] = RegionAttr(region_of[g.block_name])
         op.attributes[ATTR_REGIONS] = DictionaryAttr(
             {k: cores_attr(v) for k, v in sorted(regions.items())})
         self._residency(op, hw, regions, region_of)
@@ -133,6 +137,7 @@ class PartitionAttnMlpPass(ModulePass):
         resident: dict[str, int] = {r: 0 for r in regions}
         streamed = 0 if not has_hbm else sum(sum(v.values()) for v in kv.values())
         notes: list[str] = []
+        in_hbm: list[WeightOp] = []
         for region, layers in sorted(by_layer.items()):
             fit = Fit(what=_what(region), region=region, need=sum(layers.values()),
                       sram_bytes=sum(sram_of[c] for c in regions[region]),
@@ -146,11 +151,14 @@ class PartitionAttnMlpPass(ModulePass):
                      f"must fit in SRAM: {fit.note(suggest_int4)}")
             else:
                 streamed += fit.need
+                in_hbm += [w for w in weights.values() if region_of[w.block_name] == region]
                 if region in (SHARED, "mlp"):
                     notes.append(fit.note(suggest_int4))
             for w in weights.values():
                 if region_of[w.block_name] == region:
-                    w.attributes[ATTR_RESIDENCY] = StringAttr(place)
+                    w.attributes[ATTR_RESIDENCY] = ResidencyAttr(place)
+        if has_hbm and (why := hbm_overflow(module, hw.name, hw.hbm_bytes, in_hbm)):
+            fail(f"partition-attn-mlp: {why}")  # the blocker, before any tile misses SRAM
         if notes and self.strict:
             fail("partition-attn-mlp: " + "; ".join(notes))
         for f in functions(module):  # phases repeat parameters: same residency everywhere
@@ -159,10 +167,8 @@ class PartitionAttnMlpPass(ModulePass):
                     g.attributes[ATTR_RESIDENCY] = weights[g.param.data].attributes[ATTR_RESIDENCY]
         module.attributes[ATTR_RESIDENT] = resident_bytes_attr(resident)
         module.attributes[ATTR_HBM] = IntegerAttr(streamed, 64)
-        if notes:
-            module.attributes[ATTR_NOTE] = StringAttr("; ".join(notes))
-        else:
-            module.attributes.pop(ATTR_NOTE, None)
+        for note in notes:
+            add_note(module, self.name, note)
 
 
 def _what(region: str) -> str:

@@ -11,6 +11,7 @@ from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
+from meshc import limits
 from meshc.ir.graph import (
     ActivationOp,
     AddOp,
@@ -32,7 +33,7 @@ from meshc.ir.graph import (
     SoftmaxOp,
     WeightOp,
 )
-from meshc.passes._common import ATTR_PART, fail, functions, weight_of
+from meshc.passes._common import ATTR_PART, PartAttr, fail, functions, weight_of
 
 ROW_AXIS = 1
 # ops whose result row t depends only on row t of their row operands
@@ -51,7 +52,7 @@ class SplitRowsPass(ModulePass):
     softmax, activation, add, mul, quantize, dequantize, MoE, concat on the feature axis,
     lm_head over all tokens) whose result has at least `parts` rows becomes `parts` ops of
     the same kind, block j taking rows [start_j, end_j) (near-even) of its row operands and
-    marked `meshc.part = j`; weights are shared, so a weight kept in HBM is streamed once
+    marked `meshc.part = #meshc.part<j>`; weights are shared, so a weight kept in HBM is streamed once
     per block (except one an add or mul broadcasts along the tokens, a position table: it
     is cut like an activation). A KV cache is appended block by block: block j's
     kv_append takes block j's rows and, as past, block j-1's result (the cache so far). An
@@ -75,6 +76,9 @@ class SplitRowsPass(ModulePass):
             fail(f"split-rows: parts must be a positive integer, got '{self.parts}'")
         if self.parts == 1:
             return
+        if self.parts > limits.get("row_blocks"):  # the ops, and their cost, grow with parts
+            e = limits.refuse("row_blocks", self.parts, f"split-rows{{parts={self.parts}}}")
+            fail(f"split-rows: {e}")
         for f in functions(op):
             _Splitter(self.parts).run(f)
 
@@ -126,6 +130,7 @@ class _Splitter:
         # attributes are immutable: one per value (a third of the pass's time on llama3-70b)
         self.types: dict[tuple[TensorType, int], TensorType] = {}
         self.ints: dict[int, IntegerAttr] = {}
+        self.parts: dict[int, PartAttr] = {}
 
     def run(self, f: func.FuncOp) -> None:
         done: list[Operation] = []
@@ -266,7 +271,9 @@ class _Splitter:
         props = {"layer": like.layer, "block": like.block, **props}
         attrs = dict(like.attributes)
         if part is not None:
-            attrs[ATTR_PART] = self._i64(part)
+            if part not in self.parts:
+                self.parts[part] = PartAttr(part)
+            attrs[ATTR_PART] = self.parts[part]
         else:
             attrs.pop(ATTR_PART, None)
         new = kind.create(operands=operands, result_types=[out], properties=props,

@@ -11,21 +11,21 @@ from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
+from meshc import limits
 from meshc.errors import MeshcError
 from meshc.hardware import Hardware
 from meshc.hardware.precision import wider_of
 from meshc.ir.graph import GenericOp, GraphOp, WeightOp
 from meshc.ir.tile import ComputeOp, TileKind, TileKindAttr, int_array
 from meshc.passes._common import (
-    DEFAULT_HW,
     Core,
     fail,
     functions,
     graph_ops,
     hardware,
     kv_cache_bytes,
-    module_hw,
     op_where,
+    pass_hardware,
     read_regions,
     region_attr,
     residency_attr,
@@ -71,9 +71,10 @@ class TileGrainPass(ModulePass):
     hardware/tile_cost.py, or the NoC time to deliver the tiles if longer; within 2% of the
     best, the fewest tiles) or N (gemm-kind ops: tiles of N along each axis, clipped to the
     op; vector and memory ops still search); hw=preset or YAML (default: the module's
-    `meshc.hw`, else mesh-4x4).
+    `meshc.hw`, else mesh-4x4, then recorded there).
     Fails when: no tile of an op fits (message: op, smallest tile, bytes needed and
-    available); the grain is not auto or positive; hw differs from the module's `meshc.hw`;
+    available); the grain is not auto or positive; hw names another machine than the
+    module's `meshc.hw`; a meshc.* attribute is not in its typed form;
     an op names an unknown region, a region has no core for an op's kind, the resident
     weights leave a region no SRAM for tiles, a gemm precision no core of the region can
     execute, a tfm.generic op with other than one result.
@@ -87,11 +88,7 @@ class TileGrainPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if not (self.grain == "auto" or (isinstance(self.grain, int) and self.grain > 0)):
             fail(f"tile-grain: grain must be auto or a positive integer, got '{self.grain}'")
-        given = module_hw(op)
-        if self.hw and given and self.hw != given:
-            fail(f"tile-grain: the module was partitioned for '{given}' but tile-grain{{hw="
-                 f"{self.hw}}} was asked; use the same hardware or drop hw")
-        hw = hardware(self.hw or given or DEFAULT_HW, self.name)
+        hw = hardware(pass_hardware(op, self.hw, self.name) or "", self.name)
         _Tiler(hw, op, None if self.grain == "auto" else int(self.grain)).run()
 
 
@@ -121,11 +118,21 @@ class _Tiler:
     def run(self) -> None:
         for f in functions(self.module):
             label = Labeler(f.sym_name.data)
+            total, largest = 0, (0, "")
             for op in list(graph_ops(f)):
                 if isinstance(op, WeightOp):
                     self.residency[op] = residency_attr(op, self.has_hbm)
                     continue
-                Rewriter.replace_op(op, self._tile(op, label(op)))
+                tiled = self._tile(op, label(op))
+                Rewriter.replace_op(op, tiled)
+                total += tiled.n_tiles
+                if tiled.n_tiles > largest[0]:
+                    largest = (tiled.n_tiles, tiled.label.data)
+            if total > limits.get("tiles"):  # map-mesh would hold every tile in memory
+                e = limits.refuse("tiles", total, f"@{f.sym_name.data} has too many tiles")
+                fail(f"tile-grain: {e.message} ({largest[1]} alone has {largest[0]:,}); use "
+                     "fewer tokens (--seq, --kv-len, --batch) or a coarser grain (grain=auto "
+                     f"or a larger N), or {e.hint}")
 
     def _tile(self, op: GraphOp, label: str) -> ComputeOp:
         if isinstance(op, GenericOp) and len(op.outputs) != 1:

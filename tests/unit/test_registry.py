@@ -24,3 +24,18 @@ def test_pass_has_its_file_class_docstring_and_filecheck_test(name: str) -> None
     for part in ("Input", "Output", "Options", "Fails"):
         assert part in doc, f"{name}: docstring lacks '{part}'"
     assert (FILECHECK / f"{name}.mlir").is_file()
+
+
+def test_the_context_and_the_universe_know_the_meshc_dialect() -> None:
+    """The typed pass-state attributes parse wherever meshc's IR is read: meshc's context,
+    `meshc opt`, and plain xdsl-opt through the universe entry point."""
+    from xdsl.parser import Parser
+
+    from meshc.ir.state import HardwareAttr
+    from meshc.registry import make_context
+    from meshc.universe import MESHC_UNIVERSE
+
+    assert {"tfm", "tile", "meshc"} <= set(MESHC_UNIVERSE.all_dialects)
+    m = Parser(make_context(), 'builtin.module attributes {meshc.hw = #meshc.hw<"a b/c.yaml">} {}'
+               ).parse_module()
+    assert m.attributes["meshc.hw"] == HardwareAttr("a b/c.yaml")

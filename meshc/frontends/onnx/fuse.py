@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import onnx
 
-from meshc.frontends.onnx.infer import ACT, CONST, FLOAT_TYPES, INPUT, WEIGHT, Val
+from meshc.frontends.onnx.infer import ACT, CONST, FLOAT_TYPES, FOLD_LIMIT, INPUT, WEIGHT, Val
 from meshc.frontends.onnx.reader import Graph, attrs
 
 # elementwise ops a norm or activation region may contain
@@ -329,9 +329,12 @@ class Fuser:
             kind, roles = _match_norm(self, nodes, x, y, weights, d)
             if kind is None:
                 return False
+            # the roles name values (maybe an Identity or Cast of a weight); emit wants
+            # the initializer each one views
+            init = {r: self.vals[w].init for r, w in roles.items()}
             self._add(Unit("norm", nodes[-1], nodes, [x], [y],
-                           {"norm": kind, "gamma": roles.get("gamma"),
-                            "beta": roles.get("beta")}))
+                           {"norm": kind, "gamma": init.get("gamma"),
+                            "beta": init.get("beta")}))
             return True
         if weights:
             return False
@@ -451,6 +454,9 @@ def _eval(f: Fuser, nodes: list[onnx.NodeProto], env: dict[str, np.ndarray]) -> 
         with np.errstate(all="ignore"):
             for n in nodes:
                 ins = [get(x) if x else None for x in f.ins(n)]
+                shapes = [np.shape(v) for v in ins if v is not None]
+                if math.prod(np.broadcast_shapes(*shapes)) > FOLD_LIMIT:
+                    return None  # samples broadcast against a large constant: not evaluated
                 op = n.op_type
                 a = ins[0]
                 if op == "Add":
@@ -513,6 +519,8 @@ def _match_activation(f: Fuser, nodes: list[onnx.NodeProto], x: str, y: str) -> 
 
 def _match_norm(f: Fuser, nodes: list[onnx.NodeProto], x: str, y: str, weights: list[str],
                 d: int) -> tuple[str | None, dict[str, str]]:
+    if 3 * d > FOLD_LIMIT:  # a norm over more than 350k features is left as its ops
+        return None, {}
     rng = np.random.default_rng(7)
     sample = rng.normal(0.4, 1.3, (3, d))
     wv = {w: rng.uniform(0.5, 1.5, f.vals[w].shape) for w in weights}

@@ -22,12 +22,21 @@ from math import prod
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto
 
+from meshc import limits
 from meshc.errors import MeshcError
 from meshc.frontends.onnx import dims as dimexpr
 from meshc.frontends.onnx.ops import ELEMENTWISE, VIEW_OPS, WEIGHT_ROLE_OPS
 from meshc.frontends.onnx.reader import Graph, attrs, iter_dims
+from meshc.frontends.onnx.tensors import (
+    KNOWN_TYPES,
+    REINLINE,
+    check_dims,
+    inline_array,
+    needed_array,
+    type_name,
+)
 
 INPUT, WEIGHT, CONST, ACT = "input", "weight", "const", "act"
 FOLD_LIMIT = 1 << 20  # largest tensor (elements) evaluated at import time
@@ -63,17 +72,13 @@ class Val:
 class _Unknown(Exception):
     """A value needed to compute a shape is not known at import time."""
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
 
 def _np_dtype(t: int) -> np.dtype:
     return onnx.helper.tensor_dtype_to_np_dtype(t)
-
-
-def tensor_value(t: TensorProto) -> np.ndarray | None:
-    """The initializer's data, or None when it lives in external data (never loaded)."""
-    if t.data_location == TensorProto.EXTERNAL or any(
-            e.key == "location" for e in t.external_data):
-        return None
-    return numpy_helper.to_array(t)
 
 
 class Inference:
@@ -95,12 +100,13 @@ class Inference:
         for node in self.g.nodes:
             try:
                 outs = self._node(node)
-            except MeshcError:
-                raise
+            except MeshcError as e:
+                raise e.located(file=self.g.path, where=self.g.where(node)) from None
             except _Unknown as e:
-                raise self.g.error(f"cannot determine the output shape: {e}", node) from None
+                raise self.g.error(f"cannot determine the output shape: {e}", node,
+                                   hint=e.hint) from None
             except (ValueError, IndexError, KeyError, TypeError, ZeroDivisionError,
-                    OverflowError, AssertionError) as e:
+                    OverflowError, AssertionError, MemoryError, RuntimeError) as e:
                 raise self.g.error(f"cannot infer shapes: {e or type(e).__name__}",
                                    node) from None
             for o, v in zip(node.output, outs, strict=False):
@@ -133,9 +139,10 @@ class Inference:
                 f"unknown dimension name(s) {', '.join(repr(u) for u in unknown)} given with "
                 f"--dim; the model's symbolic dimensions are: {known}", file=self.g.path)
         for k, v in self.env.items():
-            if not isinstance(v, int) or v <= 0:
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise MeshcError(f"--dim {k}={v}: a dimension must be a positive integer",
                                  file=self.g.path)
+            limits.check("dim", v, f"--dim {k}")
         for n in sorted(set(needed) - set(self.env)):
             if n in self.defaults:  # common names follow --batch, --seq, --kv-len
                 self.env[n] = self.defaults[n]
@@ -150,40 +157,41 @@ class Inference:
         shapes: dict[str, list[int]] = {}
         for vi, axis, e in exprs:
             shape = shapes.setdefault(vi.name, [])
-            if e is None:
-                shape.append(vi.type.tensor_type.shape.dim[axis].dim_value)
-            else:
-                v = e.value(self.env)
-                if v <= 0:
-                    raise MeshcError(f"dimension '{e.text}' of input '{vi.name}' evaluates "
-                                     f"to {v}", file=self.g.path)
-                shape.append(v)
+            try:
+                v = (vi.type.tensor_type.shape.dim[axis].dim_value if e is None
+                     else e.value(self.env))
+            except MeshcError as err:
+                raise err.located(file=self.g.path, where=f"input '{vi.name}'") from None
+            if v < 0 or (v == 0 and e is not None):
+                raise MeshcError(f"dimension {axis} ('{e.text if e else v}') evaluates to {v}",
+                                 file=self.g.path, where=f"input '{vi.name}'")
+            shape.append(v)
         for vi in self.g.inputs:
             dtype = vi.type.tensor_type.elem_type
-            if dtype in (TensorProto.STRING, TensorProto.UNDEFINED):
-                raise MeshcError(f"graph input '{vi.name}' has an unsupported element type "
-                                 f"({TensorProto.DataType.Name(dtype)})", file=self.g.path)
-            self.vals[vi.name] = Val(vi.name, dtype, tuple(shapes.get(vi.name, [])), INPUT)
+            if dtype == TensorProto.STRING or dtype not in KNOWN_TYPES:
+                raise MeshcError(f"graph input '{vi.name}' has an unsupported "
+                                 f"{type_name(dtype)}", file=self.g.path)
+            try:
+                shape = check_dims(shapes.get(vi.name, []), f"graph input '{vi.name}'")
+            except MeshcError as err:
+                raise err.located(file=self.g.path) from None
+            self.vals[vi.name] = Val(vi.name, dtype, shape, INPUT)
 
     def _initializer(self, name: str, t: TensorProto) -> Val:
         if t.data_type in (TensorProto.STRING, TensorProto.UNDEFINED):
-            raise MeshcError(f"initializer '{name}' has an unsupported element type",
-                             file=self.g.path)
+            raise MeshcError(f"initializer '{name}' has an unsupported "
+                             f"{type_name(t.data_type)}", file=self.g.path)
         shape = tuple(int(d) for d in t.dims)
         if t.data_type in FLOAT_TYPES and prod(shape) > 1:
             return Val(name, t.data_type, shape, WEIGHT, init=name)
         return Val(name, t.data_type, shape, CONST, value=self._load(name, t))
 
     def _load(self, name: str, t: TensorProto) -> np.ndarray | None:
+        """Inline data only (checked by the reader); None when it is external."""
         try:
-            v = tensor_value(t)
-        except (ValueError, TypeError) as e:
-            raise MeshcError(f"initializer '{name}' is malformed: {e}",
-                             file=self.g.path) from None
-        if v is not None and tuple(v.shape) != tuple(t.dims):
-            raise MeshcError(f"initializer '{name}' holds {v.size} values for shape "
-                             f"{list(t.dims)}", file=self.g.path)
-        return v
+            return inline_array(t, f"initializer '{name}'")
+        except MeshcError as e:
+            raise e.located(file=self.g.path) from None
 
     def weight_value(self, name: str) -> np.ndarray | None:
         if name not in self._weight_values:
@@ -199,6 +207,7 @@ class Inference:
         ins: list[Val | None] = [self.vals[x] if x else None for x in node.input]
         if op == "Constant":
             v = _constant(a)
+            check_dims(v.shape, "the Constant")
             return [Val(node.output[0], _dtype_of(v), tuple(v.shape), CONST, value=v)]
         if op in ("Shape", "Size"):
             return [self._shape_op(node, op, ins[0], a)]
@@ -279,10 +288,11 @@ class Inference:
             if declared and all(d is not None for d in declared):
                 return declared  # type: ignore[return-value]
             raise _Unknown(f"{e}, and the model declares no concrete shape for "
-                           f"'{node.output[0]}'") from None
-        for _, shape in specs:
+                           f"'{node.output[0]}'", e.hint) from None
+        for k, (_, shape) in enumerate(specs):
             if any(d < 0 for d in shape):
                 raise ValueError(f"negative dimension in {list(shape)}")
+            check_dims(shape, f"output {k} ('{node.output[k] if k < len(node.output) else ''}')")
         return specs
 
     def _declared(self, name: str) -> tuple[int, tuple[int, ...]] | None:
@@ -297,7 +307,11 @@ class Inference:
                 e = dimexpr.parse(param)
                 if not e.names <= set(self.env):
                     return None
-                shape.append(e.value(self.env))
+                try:
+                    shape.append(e.value(self.env))
+                except MeshcError as err:
+                    raise err.located(file=self.g.path, where=f"the declared shape of "
+                                      f"'{name}'") from None
             else:
                 return None
         return vi.type.tensor_type.elem_type, tuple(shape)
@@ -312,7 +326,7 @@ def _dtype_of(v: np.ndarray) -> int:
 
 def _constant(a: dict) -> np.ndarray:
     if "value" in a:
-        return numpy_helper.to_array(a["value"])
+        return needed_array(a["value"], "its value")
     if "value_float" in a:
         return np.array(a["value_float"], np.float32)
     if "value_floats" in a:
@@ -329,6 +343,9 @@ def _need(v: Val | None, what: str) -> np.ndarray:
     if v is None:
         raise _Unknown(f"{what} is missing")
     if v.value is None:
+        if v.kind == CONST:  # only an initializer with external data has no value
+            raise _Unknown(f"{what} ('{v.name}') is stored in an external file, and meshc "
+                           "never opens files named inside a model", REINLINE)
         raise _Unknown(f"{what} ('{v.name}') is computed at run time or lives in external "
                        "data")
     return v.value
@@ -1073,7 +1090,7 @@ def _f_tile(op, a, opset, x, reps):
 
 @_fold("ConstantOfShape")
 def _f_const_of_shape(op, a, opset, shape):
-    fill = numpy_helper.to_array(a["value"]) if "value" in a else np.zeros(1, np.float32)
+    fill = needed_array(a["value"], "its value") if "value" in a else np.zeros(1, np.float32)
     return [np.full(tuple(int(s) for s in shape), fill.reshape(-1)[0], dtype=fill.dtype)]
 
 

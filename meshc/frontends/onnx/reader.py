@@ -15,19 +15,30 @@ import onnx
 from google.protobuf.message import DecodeError
 
 from meshc.errors import MeshcError
+from meshc.frontends.onnx.checks import check_node, check_size, check_text
 from meshc.frontends.onnx.ops import KNOWN_OPS
+from meshc.frontends.onnx.tensors import check_tensor
+from meshc.inputs import read_bytes
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
+def show(name: str, width: int = 80) -> str:
+    """A name from the model as error text: one line, control characters escaped, long
+    names cut in the middle."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
+    return text if len(text) <= width else f"{text[:width // 2 - 2]} ... {text[-width // 2 + 3:]}"
+
+
 def where(node: onnx.NodeProto, index: int | None = None) -> str:
     """How errors name a node: `node 'name' (OpType)`."""
+    op = show(node.op_type)
     if node.name:
-        return f"node '{node.name}' ({node.op_type})"
+        return f"node '{show(node.name)}' ({op})"
     out = next((o for o in node.output if o), None)
     if out is not None:
-        return f"node #{index if index is not None else '?'} ({node.op_type}) producing '{out}'"
-    return f"node #{index if index is not None else '?'} ({node.op_type})"
+        return f"node #{index if index is not None else '?'} ({op}) producing '{show(out)}'"
+    return f"node #{index if index is not None else '?'} ({op})"
 
 
 @dataclass
@@ -55,10 +66,7 @@ class Graph:
 
 def read_model(path: Path) -> onnx.ModelProto:
     """Parses the file's bytes as a ModelProto; never touches external data."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise MeshcError(f"cannot read the file: {e.strerror or e}", file=str(path)) from None
+    data = read_bytes(path, limit="onnx_mb", what="ONNX model")
     if not data:
         raise MeshcError("the file is empty, not an ONNX model", file=str(path))
     model = onnx.ModelProto()
@@ -73,6 +81,8 @@ def read_model(path: Path) -> onnx.ModelProto:
     if not model.graph.output:
         raise MeshcError("the ONNX graph has no outputs (is the file truncated?)",
                          file=str(path))
+    check_size(model, str(path))
+    check_text(model, str(path))
     return model
 
 
@@ -88,8 +98,13 @@ def _inline_functions(model: onnx.ModelProto, path: str) -> onnx.ModelProto:
 
 
 def _opset(model: onnx.ModelProto, path: str) -> int:
+    newest = onnx.defs.onnx_opset_version()
     for o in model.opset_import:
         if o.domain in DEFAULT_DOMAINS:
+            if not 1 <= o.version <= newest:
+                raise MeshcError(f"the model imports ONNX opset {o.version}; meshc knows opsets 1 "
+                                 f"to {newest}", file=path,
+                                 hint=f"export with an opset up to {newest}")
             return int(o.version)
     if model.ir_version < 3:  # IR < 3 had no opset_import; treat as opset 1
         return 1
@@ -101,7 +116,7 @@ def build_graph(model: onnx.ModelProto, path: str) -> Graph:
     model = _inline_functions(model, path)
     opset = _opset(model, path)
     g = model.graph
-    inits = {t.name: t for t in g.initializer}
+    inits = _initializers(g, path)
     nodes = list(g.node)
     graph = Graph(path=path, opset=opset, nodes=[], inputs=[i for i in g.input if
                                                             i.name not in inits],
@@ -119,18 +134,20 @@ def build_graph(model: onnx.ModelProto, path: str) -> Graph:
         defined[i.name] = "a graph input"
     for i, n in enumerate(nodes):
         _check_op(n, i, graph)
+        check_node(n, opset, where(n, i), path)
         for o in n.output:
             if not o:
                 continue
             if o in defined:
-                raise MeshcError(f"value '{o}' is defined twice: by {defined[o]} and by "
+                raise MeshcError(f"value '{show(o)}' is defined twice: by {defined[o]} and by "
                                  f"{where(n, i)}", file=path, where=where(n, i))
             defined[o] = where(n, i)
     for i, n in enumerate(nodes):
-        for x in n.input:
+        for k, x in enumerate(n.input):
             if x and x not in defined:
-                raise MeshcError(f"input '{x}' is not defined by any node, graph input or "
-                                 "initializer (a dangling name)", file=path, where=where(n, i))
+                raise MeshcError(f"input {k} '{show(x)}' is produced by nothing: no node, graph "
+                                 "input or initializer defines it (a dangling name)",
+                                 file=path, where=where(n, i))
     for o in g.output:
         if o.name not in defined:
             raise MeshcError(f"graph output '{o.name}' is not produced by any node, input or "
@@ -138,6 +155,27 @@ def build_graph(model: onnx.ModelProto, path: str) -> Graph:
     graph.nodes = _toposort(nodes, inits, graph, path)
     graph.producer = {o: k for k, n in enumerate(graph.nodes) for o in n.output if o}
     return graph
+
+
+def _initializers(g: onnx.GraphProto, path: str) -> dict[str, onnx.TensorProto]:
+    """The initializers by name, each checked (type, dims, stored length; never external
+    data). Older exporters also list them as graph inputs; that is not a second definition."""
+    if len(g.sparse_initializer):
+        name = g.sparse_initializer[0].values.name
+        raise MeshcError(f"initializer '{name}' is sparse; meshc reads dense initializers only",
+                         file=path, hint="re-export the model without sparse initializers")
+    inits: dict[str, onnx.TensorProto] = {}
+    for t in g.initializer:
+        if not t.name:
+            raise MeshcError("an initializer has no name", file=path)
+        if t.name in inits:
+            raise MeshcError(f"initializer '{t.name}' is defined twice", file=path)
+        try:
+            check_tensor(t, f"initializer '{t.name}'")
+        except MeshcError as e:
+            raise e.located(file=path) from None
+        inits[t.name] = t
+    return inits
 
 
 def _check_op(node: onnx.NodeProto, i: int, graph: Graph) -> None:

@@ -6,6 +6,7 @@ from functools import cache
 from importlib import resources
 
 from meshc.frontends.arch import Arch, arch_from_dict
+from meshc.inputs import parse_yaml
 
 
 def names() -> list[str]:
@@ -15,7 +16,6 @@ def names() -> list[str]:
 
 @cache
 def get(name: str) -> Arch:
-    import yaml
-
-    path = resources.files(__package__) / f"{name}.yaml"
-    return arch_from_dict(yaml.safe_load(path.read_text()), f"zoo/{name}.yaml")
+    file = f"zoo/{name}.yaml"  # packaged with meshc, so read as a resource
+    text = (resources.files(__package__) / f"{name}.yaml").read_text(encoding="utf-8")
+    return arch_from_dict(parse_yaml(text, file), file)

@@ -62,47 +62,47 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 }
 
 // shared on mesh-2x2: everything fits 1,572,864 B, one region of all four cores.
-// SHARED:      builtin.module attributes {meshc.hw = "mesh-2x2", meshc.regions = {shared = array<i64: 0, 0, 0, 1, 1, 0, 1, 1>}, meshc.sram_resident_bytes = {shared = 1016576 : i64}, meshc.hbm_resident_bytes = 4352 : i64} {
-// SHARED:      tfm.weight "embed.tokens" layer -1 other {meshc.region = "shared", meshc.residency = "sram"}
-// SHARED-NEXT: tfm.embedding {{.*}} {meshc.region = "shared"}
-// SHARED:      tfm.weight "L0.gate.weight" layer 0 mlp {meshc.region = "shared", meshc.residency = "sram"}
-// SHARED-NEXT: tfm.linear {{.*}} layer 0 mlp {meshc.region = "shared"}
-// SHARED:      tfm.lm_head {{.*}} {meshc.region = "shared"}
+// SHARED:      builtin.module attributes {meshc.hw = #meshc.hw<"mesh-2x2">, meshc.regions = {shared = array<i64: 0, 0, 0, 1, 1, 0, 1, 1>}, meshc.sram_resident_bytes = {shared = 1016576 : i64}, meshc.hbm_resident_bytes = 4352 : i64} {
+// SHARED:      tfm.weight "embed.tokens" layer -1 other {meshc.region = #meshc<region shared>, meshc.residency = #meshc<residency sram>}
+// SHARED-NEXT: tfm.embedding {{.*}} {meshc.region = #meshc<region shared>}
+// SHARED:      tfm.weight "L0.gate.weight" layer 0 mlp {meshc.region = #meshc<region shared>, meshc.residency = #meshc<residency sram>}
+// SHARED-NEXT: tfm.linear {{.*}} layer 0 mlp {meshc.region = #meshc<region shared>}
+// SHARED:      tfm.lm_head {{.*}} {meshc.region = #meshc<region shared>}
 // SHARED:      {{//}} -----
-// SHARED:      meshc.hbm_resident_bytes = 536870912 : i64, meshc.partition_note = "Weights need 536,870,912 B but the shared region's SRAM holds 1,572,864 B (75% of 2,097,152 B on 4 cores; the rest is kept for tiles), short by 535,298,048 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (715,827,883 B in the shared region)"
-// SHARED:      tfm.weight "L0.up.weight" layer 0 mlp {meshc.region = "shared", meshc.residency = "hbm"}
+// SHARED:      meshc.hbm_resident_bytes = 536870912 : i64, meshc.notes = [["partition-attn-mlp", "Weights need 536,870,912 B but the shared region's SRAM holds 1,572,864 B (75% of 2,097,152 B on 4 cores; the rest is kept for tiles), short by 535,298,048 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (715,827,883 B in the shared region)"]]
+// SHARED:      tfm.weight "L0.up.weight" layer 0 mlp {meshc.region = #meshc<region shared>, meshc.residency = #meshc<residency hbm>}
 
 // One core: 393,216 B for weights, so all 1,016,576 B stream from HBM (with the KV cache).
-// ONE:      meshc.regions = {shared = array<i64: 0, 0>}, meshc.sram_resident_bytes = {shared = 0 : i64}, meshc.hbm_resident_bytes = 1020928 : i64, meshc.partition_note = "Weights need 1,016,576 B but the shared region's SRAM holds 393,216 B (75% of 524,288 B on 1 core; the rest is kept for tiles), short by 623,360 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (1,355,435 B in the shared region)"
-// ONE:      tfm.weight "L0.q.weight" layer 0 attention {meshc.region = "shared", meshc.residency = "hbm"}
+// ONE:      meshc.regions = {shared = array<i64: 0, 0>}, meshc.sram_resident_bytes = {shared = 0 : i64}, meshc.hbm_resident_bytes = 1020928 : i64, meshc.notes = [["partition-attn-mlp", "Weights need 1,016,576 B but the shared region's SRAM holds 393,216 B (75% of 524,288 B on 1 core; the rest is kept for tiles), short by 623,360 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (1,355,435 B in the shared region)"]]
+// ONE:      tfm.weight "L0.q.weight" layer 0 attention {meshc.region = #meshc<region shared>, meshc.residency = #meshc<residency hbm>}
 
 // disaggregate, auto: the MLP dominates the work, so the attention region is the smallest
 // whole ring around HBM, column 0; embedding, final norm and lm_head go with attention.
 // DIS:      meshc.regions = {attention = array<i64: 0, 0, 1, 0, 2, 0, 3, 0>, mlp = array<i64: 0, 1, 0, 2, 0, 3, 1, 1, 1, 2, 1, 3, 2, 1, 2, 2, 2, 3, 3, 1, 3, 2, 3, 3>}, meshc.sram_resident_bytes = {attention = 229888 : i64, mlp = 786688 : i64}, meshc.hbm_resident_bytes = 4352 : i64} {
-// DIS:      tfm.embedding {{.*}} layer -1 other {meshc.region = "attention"}
-// DIS:      tfm.rmsnorm {{.*}} layer 0 attention {meshc.region = "attention"}
-// DIS:      tfm.attention {{.*}} {meshc.region = "attention"}
-// DIS:      tfm.weight "L0.mlp_norm.weight" layer 0 mlp {meshc.region = "mlp", meshc.residency = "sram"}
-// DIS-NEXT: tfm.rmsnorm {{.*}} layer 0 mlp {meshc.region = "mlp"}
-// DIS:      tfm.activation {{.*}} {meshc.region = "mlp"}
-// DIS:      tfm.weight "lm_head" layer -1 other {meshc.region = "attention", meshc.residency = "sram"}
+// DIS:      tfm.embedding {{.*}} layer -1 other {meshc.region = #meshc<region attention>}
+// DIS:      tfm.rmsnorm {{.*}} layer 0 attention {meshc.region = #meshc<region attention>}
+// DIS:      tfm.attention {{.*}} {meshc.region = #meshc<region attention>}
+// DIS:      tfm.weight "L0.mlp_norm.weight" layer 0 mlp {meshc.region = #meshc<region mlp>, meshc.residency = #meshc<residency sram>}
+// DIS-NEXT: tfm.rmsnorm {{.*}} layer 0 mlp {meshc.region = #meshc<region mlp>}
+// DIS:      tfm.activation {{.*}} {meshc.region = #meshc<region mlp>}
+// DIS:      tfm.weight "lm_head" layer -1 other {meshc.region = #meshc<region attention>, meshc.residency = #meshc<residency sram>}
 // DIS:      {{//}} -----
-// DIS:      meshc.sram_resident_bytes = {attention = 0 : i64, mlp = 0 : i64}, meshc.hbm_resident_bytes = 536870912 : i64, meshc.partition_note = "MLP weights need 536,870,912 B but the mlp region's SRAM holds 4,718,592 B (75% of 6,291,456 B on 12 cores; the rest is kept for tiles), short by 532,152,320 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (715,827,883 B in the mlp region)"
+// DIS:      meshc.sram_resident_bytes = {attention = 0 : i64, mlp = 0 : i64}, meshc.hbm_resident_bytes = 536870912 : i64, meshc.notes = [["partition-attn-mlp", "MLP weights need 536,870,912 B but the mlp region's SRAM holds 4,718,592 B (75% of 6,291,456 B on 12 cores; the rest is kept for tiles), short by 532,152,320 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (715,827,883 B in the mlp region)"]]
 
 // attn-frac=0.3: exactly round(0.3 x 16) = 5 cores, column 0 then the nearest of column 1.
 // FRAC: meshc.regions = {attention = array<i64: 0, 0, 0, 1, 1, 0, 2, 0, 3, 0>, mlp = array<i64: 0, 2, 0, 3, 1, 1, 1, 2, 1, 3, 2, 1, 2, 2, 2, 3, 3, 1, 3, 2, 3, 3>}
 
 // mesh-2x2 disaggregated: the MLP gets column 1, 786,432 B for weights: 256 B short.
-// TIGHT:      meshc.regions = {attention = array<i64: 0, 0, 1, 0>, mlp = array<i64: 0, 1, 1, 1>}, meshc.sram_resident_bytes = {attention = 229888 : i64, mlp = 0 : i64}, meshc.hbm_resident_bytes = 791040 : i64, meshc.partition_note = "MLP weights need 786,688 B but the mlp region's SRAM holds 786,432 B (75% of 1,048,576 B on 2 cores; the rest is kept for tiles), short by 256 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (1,048,918 B in the mlp region)"
-// TIGHT:      tfm.weight "L0.down.weight" layer 0 mlp {meshc.region = "mlp", meshc.residency = "hbm"}
-// TIGHT:      tfm.weight "lm_head" layer -1 other {meshc.region = "attention", meshc.residency = "sram"}
+// TIGHT:      meshc.regions = {attention = array<i64: 0, 0, 1, 0>, mlp = array<i64: 0, 1, 1, 1>}, meshc.sram_resident_bytes = {attention = 229888 : i64, mlp = 0 : i64}, meshc.hbm_resident_bytes = 791040 : i64, meshc.notes = [["partition-attn-mlp", "MLP weights need 786,688 B but the mlp region's SRAM holds 786,432 B (75% of 1,048,576 B on 2 cores; the rest is kept for tiles), short by 256 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (1,048,918 B in the mlp region)"]]
+// TIGHT:      tfm.weight "L0.down.weight" layer 0 mlp {meshc.region = #meshc<region mlp>, meshc.residency = #meshc<residency hbm>}
+// TIGHT:      tfm.weight "lm_head" layer -1 other {meshc.region = #meshc<region attention>, meshc.residency = #meshc<residency sram>}
 
 // strict=true turns the note into an error.
 // STRICT: partition-attn-mlp: MLP weights need 786,688 B but the mlp region's SRAM holds 786,432 B (75% of 1,048,576 B on 2 cores; the rest is kept for tiles), short by 256 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (1,048,918 B in the mlp region)
 
 // Without HBM the KV cache lives in SRAM too, and not fitting is an error whatever strict is.
 // GROQ:      meshc.sram_resident_bytes = {shared = 1020928 : i64}, meshc.hbm_resident_bytes = 0 : i64} {
-// GROQ:      tfm.weight "L0.up.weight" layer 0 mlp {meshc.region = "shared", meshc.residency = "sram"}
+// GROQ:      tfm.weight "L0.up.weight" layer 0 mlp {meshc.region = #meshc<region shared>, meshc.residency = #meshc<residency sram>}
 // GROQ:      {{//}} -----
 // GROQ:      partition-attn-mlp: groq-like has no HBM, so weights and the KV cache must fit in SRAM: Weights need 536,870,912 B but the shared region's SRAM holds 172,500,000 B (75% of 230,000,000 B on 4 cores; the rest is kept for tiles), short by 364,370,912 B: use int4 weights (lower-quant{weights=int4}), or a mesh with more SRAM (715,827,883 B in the shared region)
 

@@ -105,7 +105,7 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // BIG-NEXT: tile-grain: big.L0.mlp.up: no tile of tfm.linear 'L0.up.weight' (layer 0, mlp) fits a core of region 'shared' (mesh-1x1): the grain-4096 tile (m, n, k) = (1, 4096, 4096) needs 67,158,016 B of SRAM with double buffering, but a core has 524,288 B for tiles
 
 // GRAIN: tile-grain: grain must be auto or a positive integer, got '0'
-// MISMATCH: tile-grain: the module was partitioned for 'mesh-2x2' but tile-grain{hw=mesh-4x4} was asked; use the same hardware or drop hw
+// MISMATCH: tile-grain: the module is compiled for hardware 'mesh-2x2' but tile-grain{hw=mesh-4x4} asks for 'mesh-4x4'; use one hardware (drop hw= from the pass to use the module's)
 
 // -----
 

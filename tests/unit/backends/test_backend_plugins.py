@@ -1,6 +1,6 @@
-"""Third-party backends: a real plug-in installed with pip from tests/plugins, run through
-the registry and listed by `meshc backends`; a duplicate name and a plug-in that fails
-to load are MeshcErrors that name them."""
+"""Third-party plug-ins: a real one installed with pip from tests/plugins, its backend run
+through the registry and listed by `meshc backends`, its pass added to a named pipeline;
+a duplicate name and a plug-in that fails to load are MeshcErrors that name them."""
 
 from __future__ import annotations
 
@@ -69,6 +69,26 @@ def test_installed_plugin_is_found_run_and_listed(hello_installed: None,
     assert res.exit_code == 0, res.output
     line = next(ln for ln in res.output.splitlines() if ln.startswith("hello "))
     assert "meshc_hello_backend:HelloBackend" in line and "hello.txt" in line
+
+
+def test_a_plugin_pass_joins_a_named_pipeline(hello_installed: None, tmp_path: Path) -> None:
+    """--pass-after puts the plug-in's pass into the default pipeline; the mapper options
+    of the command line still apply, and the pass's note reaches the report."""
+    from meshc.cli import main
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, [
+        "compile", "gpt2", "--hw", "mesh-4x4", "--phase", "decode", "--kv-len", "64",
+        "--mapper", "heft", "--backend", "report", "-o", str(out),
+        "--pass-after", 'tile-grain=hello-note{text="after tiling"}'])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    steps = [s.split("{")[0] for s in report["pipeline"].split(",")]
+    assert steps == ["lower-quant", "partition-attn-mlp", "tile-grain", "hello-note",
+                     "map-mesh"]
+    assert "mapper=heft" in report["pipeline"]
+    (note,) = [n for n in report["notes"] if n["source"] == "hello-note"]
+    assert note["text"].startswith("after tiling: the module holds ")
 
 
 def test_uninstalled_plugin_is_gone() -> None:

@@ -185,11 +185,6 @@ def test_empty_file(tmp_path: Path) -> None:
     fails(write(tmp_path, ""), None, "expected a spec (a mapping), got nothing")
 
 
-def test_spec_shape_option(tmp_path: Path) -> None:
-    fails(write(tmp_path, graph()), None, "--seq must be positive",
-          shape=Shape(batch=1, seq=0, kv_len=8))
-
-
 # -- spec files: the compact form ---------------------------------------------------------------
 
 ARCH_CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
@@ -200,9 +195,9 @@ ARCH_CASES: list[tuple[str, dict[str, Any], str | None, str]] = [
     ("unknown activation", {**ARCH, "activation": "swish"}, "architecture.activation",
      "'relu', 'gelu', 'gelu_tanh' or 'silu'"),
     ("unknown field", {**ARCH, "hiden": 64}, "architecture.hiden", "unknown field"),
-    ("heads", {**ARCH, "kv_heads": 3}, "architecture", "multiple of kv_heads (3)"),
+    ("heads", {**ARCH, "kv_heads": 3}, "architecture.kv_heads", "multiple of kv_heads (3)"),
     ("moe", {**ARCH, "moe": {"experts": 2, "top_k": 4, "expert_intermediate": 8}},
-     "architecture.moe", "top_k (4) exceeds experts (2)"),
+     "architecture.moe.top_k", "top_k (4) exceeds experts (2)"),
     ("dtype", {**ARCH, "dtype": "f8"}, "architecture.dtype", "'bf16', 'f16' or 'f32'"),
 ]
 
@@ -250,7 +245,9 @@ HF_CASES: list[tuple[str, str, dict[str, Any], str | None, str]] = [
     ("mla key", "deepseek-v3", {"qk_rope_head_dim": DELETE}, "qk_rope_head_dim",
      "missing field"),
     ("bert vocab", "minilm-l6", {"vocab_size": 0}, "vocab_size", "greater than 0"),
-    ("gqa", "llama3-8b", {"num_key_value_heads": 5}, None, "multiple of kv_heads (5)"),
+    ("gqa", "llama3-8b", {"num_key_value_heads": 5}, "num_key_value_heads",
+     "multiple of kv_heads (5)"),
+    ("heads", "gpt2", {"n_head": 7}, "n_head", "heads (7) do not divide hidden (768)"),
 ]
 
 
@@ -289,12 +286,15 @@ def test_unknown_suffix(tmp_path: Path) -> None:
     fails(write(tmp_path, "x", "model.txt"), None, "unknown model file type '.txt'")
 
 
-@pytest.mark.parametrize(("shape", "option"), [
-    (Shape(batch=0, seq=8, kv_len=8), "--batch"), (Shape(batch=1, seq=-1, kv_len=8), "--seq"),
-    (Shape(batch=1, seq=8, kv_len=0), "--kv-len")])
-def test_bad_zoo_shape(shape: Shape, option: str) -> None:
-    with pytest.raises(MeshcError, match=f"{option} must be positive"):
-        load_model(ModelRequest("llama3-8b", shape=shape))
+@pytest.mark.parametrize(("sizes", "message"), [
+    ((0, 8, 8), "--batch must be positive, got 0"), ((1, -1, 8), "--seq must be positive"),
+    ((1, 8, 0), "--kv-len must be positive"), ((1, True, 8), "--seq must be an integer"),
+    ((1, 10**15, 8), "--seq 1,000,000,000,000,000 is absurd"),
+    ((2**30, 2**30, 8), "--batch 1073741824 x --seq/--kv-len tokens")])
+def test_bad_shape(sizes: tuple[int, int, int], message: str) -> None:
+    # A Shape that exists is sane: the CLI's --batch/--seq/--kv-len are refused on the spot.
+    with pytest.raises(MeshcError, match=message.replace("+", r"\+")):
+        Shape(*sizes)
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path: Path) -> None:

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from meshc.hardware.load import _Loader, preset_path
+from meshc.hardware.load import preset_path
+from meshc.inputs import parse_yaml
 
 
 def preset_spec(name: str) -> dict[str, Any]:
-    spec = yaml.load(preset_path(name).read_text(), Loader=_Loader)
+    path = preset_path(name)
+    spec = parse_yaml(path.read_text(), str(path))
     assert isinstance(spec, dict)
     return spec
 

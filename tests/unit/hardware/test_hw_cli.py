@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from meshc.commands.hw import hw
+from meshc.commands.hw import gemm_report, hw
 from meshc.errors import MeshcError
-from meshc.hardware import load_hardware, preset_names
+from meshc.hardware import CoreType, load_hardware, preset_names
 from meshc.hardware.cost import gemm_cycles, gemm_ideal_cycles
 
 
@@ -110,3 +110,59 @@ def test_show_unknown_preset_raises() -> None:
     r = run("show", "tpu-v7-like")
     assert isinstance(r.exception, MeshcError)
     assert "unknown hardware preset 'tpu-v7-like'" in str(r.exception)
+
+
+def main_run(*args: str) -> Result:
+    """Through `meshc` itself: the one line and the exit code the user sees."""
+    from meshc.cli import main
+
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize(("gemm", "words"), [
+    ("1000000000000000,1000000000000000,1000000000000000",
+     "M is too large: 1,000,000,000,000,000 elements is over the limit"),
+    ("1000000,1000000,1000000", "would overflow 64-bit integers"),
+    ("1.5,2,3", "not M,K,N"),
+    ("1e15,1,1", "not M,K,N"),
+    ("-1,2,3", "not M,K,N"),
+    ("1,,3", "not M,K,N"),
+    ("1,2,3,4", "not M,K,N"),
+    ("\u00b2,1,1", "not M,K,N"),  # a unicode digit: str.isdigit() would let it through
+    ("9" * 5000 + ",1,1", "not M,K,N"),
+])
+def test_cost_bad_gemm_is_one_line_exit_2(gemm: str, words: str) -> None:
+    r = main_run("hw", "cost", "mesh-4x4", "--gemm", gemm)
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("meshc: error: --gemm: ")
+    assert words in lines[0] and len(lines[0]) < 400
+
+
+def _largest_cube(ct: CoreType) -> int:
+    """The largest d for which `meshc hw cost --gemm d,d,d` is accepted on `ct`."""
+    pad = ct.array_rows + ct.array_cols
+    d = round((2**63 / 16) ** (1 / 3)) - pad + 2
+    while 16 * (d + pad) ** 3 >= 2**63:
+        d -= 1
+    return d
+
+
+@pytest.mark.parametrize("core", ["attention", "mlp"])
+def test_largest_accepted_gemm_does_not_overflow(core: str) -> None:
+    h = load_hardware("mesh-4x4")
+    ct = h.core_types[core]
+    d = _largest_cube(ct)
+    r = gemm_report(h, (d, d, d), "bf16", core)
+    ideal = -(-d**3 // ct.macs_per_cycle["bf16"])  # Python ints: exact
+    assert r["ideal_cycles"] == ideal
+    assert ideal <= r["cycles"] < 2 * ideal  # an int64 wrap would be negative or tiny
+    with pytest.raises(MeshcError, match="overflow"):
+        gemm_report(h, (d + 1, d + 1, d + 1), "bf16", core)
+
+
+def test_hw_show_of_a_device_is_one_line() -> None:
+    r = main_run("hw", "show", "/dev/zero")
+    assert r.exit_code == 2
+    assert r.output.strip() == ("meshc: error: /dev/zero: is a character device, "
+                                "not a regular hardware file")

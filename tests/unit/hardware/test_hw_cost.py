@@ -21,7 +21,7 @@ from meshc.hardware.cost import (
     vector_energy_pj,
 )
 
-UNBOUNDED = 1e12  # SRAM bytes/cycle high enough never to bind
+UNBOUNDED = float(1 << 24)  # SRAM bytes/cycle high enough never to bind (the ceiling)
 
 
 def core(n: int, dataflow: str, sram_bytes_per_cycle: float = UNBOUNDED,

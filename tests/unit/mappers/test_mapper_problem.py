@@ -28,8 +28,8 @@ def test_tile_too_big_for_any_sram_names_demand_capacity_and_fix() -> None:
     with pytest.raises(MeshcError) as err:
         lower_bounds(decoder_problem(4, 4, grain=512))
     text = str(err.value)
-    assert "tile needs 3,145,728 B of SRAM" in text
-    assert "cores of type mlp have 1,048,576 B" in text
+    assert "tile needs 3.15 MB (3,145,728 B) of SRAM" in text
+    assert "cores of type mlp have 1.05 MB (1,048,576 B)" in text
     assert "tile-grain{grain=...}" in text
     assert err.value.where is not None and err.value.where.startswith("op L0.")
 
@@ -49,8 +49,8 @@ def test_hbm_capacity() -> None:
     p = dataclasses.replace(p, hbm_resident_bytes=100 << 30)
     with pytest.raises(MeshcError) as err:
         map_problem(p, MapperOptions(mapper="heft"))
-    assert "HBM must hold 107,374,182,400 B" in str(err.value)
-    assert "has 85,899,345,920 B" in str(err.value)
+    assert "HBM must hold 107 GB (107,374,182,400 B)" in str(err.value)
+    assert "has 85.9 GB (85,899,345,920 B)" in str(err.value)
 
 
 def test_hbm_traffic_without_hbm() -> None:

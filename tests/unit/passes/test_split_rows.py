@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import ModuleOp
 
 from meshc.cli import main as cli
 from meshc.driver import CompileOptions, compile_model
@@ -19,7 +19,7 @@ from meshc.frontends.transformer import Shape
 from meshc.frontends.zoo import names as zoo_names
 from meshc.ir.graph import AttentionOp, ConcatOp, GraphOp, LmHeadOp, SliceOp, WeightOp
 from meshc.ir.work import Work
-from meshc.passes._common import ATTR_PART, kv_cache_bytes
+from meshc.passes._common import ATTR_PART, PartAttr, kv_cache_bytes
 from meshc.passes.split_rows import bounds
 from meshc.pipelines import apply, pipeline_spec
 
@@ -84,16 +84,16 @@ def test_every_prefill_op_is_a_block_or_a_join(model: str) -> None:
         if not isinstance(op, GraphOp) or isinstance(op, WeightOp):
             continue
         part = op.attributes.get(ATTR_PART)
-        if isinstance(part, IntegerAttr):
-            assert 0 <= part.value.data < PARTS
+        if part is not None:
+            assert isinstance(part, PartAttr) and 0 <= part.data < PARTS
         else:
             assert isinstance(op, ConcatOp | LmHeadOp | SliceOp), op.name
 
 
 def test_named_pipelines_take_row_blocks() -> None:
-    spec = pipeline_spec("disaggregated", "mesh-4x4", "", 4)
+    spec = pipeline_spec("disaggregated", "", 4)
     assert "split-rows{parts=4},tile-grain" in spec
-    assert "split-rows" not in pipeline_spec("default", "mesh-4x4")
+    assert "split-rows" not in pipeline_spec("default")
 
 
 def test_compile_with_row_blocks_pipelines_prefill_and_leaves_decode() -> None:
@@ -120,13 +120,15 @@ def test_the_mapper_sees_row_blocks_exactly_where_split_rows_made_them(model: st
     from meshc.hardware import load_hardware
     from meshc.mappers.instance import build_instance
     from meshc.mappers.windows import layout_of
-    from meshc.passes.map_mesh import extract_problem, regions_of
+    from meshc.passes._common import read_regions
+    from meshc.passes.map_mesh import extract_problem
 
-    hw = load_hardware("mesh-4x4")
+    big = str(Path(__file__).parent / "fixtures" / "mesh-4x4-big-hbm.yaml")  # mixtral: 93 GB
+    hw = load_hardware(big)
     for parts in (1, PARTS):
         m = module(model)
-        apply(m, pipeline_spec("disaggregated", "mesh-4x4", "", parts).rsplit(",map-mesh")[0])
-        regions = regions_of(m, hw)
+        apply(m, pipeline_spec("disaggregated", "", parts).rsplit(",map-mesh")[0], hw=big)
+        regions = read_regions(m, hw)
         for name, f in phases(m).items():
             split = layout_of(build_instance(extract_problem(f, hw, regions))).split
             assert split == (parts > 1 and name == "prefill"), (name, parts)
