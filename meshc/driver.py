@@ -23,12 +23,14 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute
+from xdsl.ir import Attribute, Operation
 
 from meshc import pipelines
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
+from meshc.frontends.transformer import Shape
 from meshc.hardware import Hardware, load_hardware
+from meshc.ir.graph import EmbeddingOp
 from meshc.ir.notes import notes
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import tensor_bytes
@@ -79,7 +81,7 @@ def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = Compil
     phases = []
     for f in _functions(module):
         say(f"simulating {f.sym_name.data}")
-        phases.append(simulate_phase(f, hw))
+        phases.append(simulate_phase(f, hw, req.shape))
     clock.lap("simulate")
     return CompileResult(
         model=req.source, hardware=hw_name, hardware_summary=hw.summary(),
@@ -145,16 +147,38 @@ def _sim_op(op: ComputeOp) -> SimOp:
         planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data)
 
 
-def _tokens(f: func.FuncOp) -> int:
-    """Tokens the phase processes: the elements of its first integer (token id) input."""
-    for arg in f.body.block.args:
-        t = arg.type
-        if isinstance(t, TensorType) and isinstance(t.element_type, IntegerType):
-            return prod(t.get_shape())
+TOKEN_ID_NAMES = ("input_ids", "token_ids", "tokens", "ids")
+
+
+def _tokens(f: func.FuncOp, shape: Shape | None = None) -> int:
+    """Tokens the phase processes, by what the phase is:
+
+    1. the elements of its token-id input: the first integer argument an embedding reads
+       (a zoo model, a spec's or an ONNX model's token ids), else the first integer argument
+       named like one (`input_ids`, `token_ids`, `tokens`, `ids`);
+    2. else the request's batch x seq (x 1 new token in decode), as the frontend was told:
+       an integer input that is not a token id (an int8 activation) counts nothing;
+    3. else 1.
+    """
+    args = [a for a in f.body.block.args
+            if isinstance(a.type, TensorType) and isinstance(a.type.element_type, IntegerType)]
+    embedded = {x for op in f.walk() if _is_embedding(op) for x in op.operands}
+    ids = ([a for a in args if a in embedded]
+           or [a for a in args if (a.name_hint or "").lower() in TOKEN_ID_NAMES])
+    if ids:
+        return prod(ids[0].type.get_shape())  # type: ignore[union-attr]
+    if shape is not None:
+        return shape.batch * (1 if f.sym_name.data == "decode" else shape.seq)
     return 1
 
 
-def simulate_phase(f: func.FuncOp, hw: Hardware) -> PhaseResult:
+def _is_embedding(op: Operation) -> bool:
+    if isinstance(op, ComputeOp):
+        return op.source.data == EmbeddingOp.name
+    return isinstance(op, EmbeddingOp)
+
+
+def simulate_phase(f: func.FuncOp, hw: Hardware, shape: Shape | None = None) -> PhaseResult:
     ops, edges = sim_inputs(f)
     sim = simulate(ops, edges, hw)
     clock = hw.noc.clock_hz
@@ -165,7 +189,7 @@ def simulate_phase(f: func.FuncOp, hw: Hardware) -> PhaseResult:
         precisions[o.precision] = precisions.get(o.precision, 0) + o.macs
     main = max(sorted(precisions), key=lambda p: precisions[p]) if precisions else "bf16"
     return PhaseResult(
-        name=f.sym_name.data, tokens=_tokens(f), latency_s=sim.latency_s,
+        name=f.sym_name.data, tokens=_tokens(f, shape), latency_s=sim.latency_s,
         lower_bound_s=stats.lower_bound_s, macs=macs, peak_flops=hw.peak_flops(main),
         energy_breakdown_pj=sim.energy_breakdown_pj,
         energy_by_op_class_pj=sim.energy_by_op_class_pj, core_busy_s=sim.core_busy_s,

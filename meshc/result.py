@@ -23,7 +23,7 @@ def rect_cores(rect: Rect, step: Steps = (1, 1)) -> tuple[Core, ...]:
     return tuple((r, c) for r in range(r0, r1 + 1, step[0])
                  for c in range(c0, c1 + 1, step[1]))
 
-ENERGY_COMPONENTS = ("mac", "vector", "transcendental", "sram", "noc", "hbm", "static")
+ENERGY_COMPONENTS = ("mac", "reg", "vector", "transcendental", "sram", "noc", "hbm", "static")
 
 
 @dataclass(frozen=True)

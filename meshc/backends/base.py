@@ -141,12 +141,6 @@ def cycles(seconds: float, clock: float | None) -> int | None:
     return round(seconds * clock) if clock else None
 
 
-def tiles_per_core(n_tiles: int, n_cores: int) -> list[int]:
-    """The fixed spreading rule: tiles go round-robin over the rectangle's cores in
-    row-major order (the mapper's and the simulator's rule)."""
-    return [n_tiles // n_cores + (j < n_tiles % n_cores) for j in range(n_cores)]
-
-
 def op_energy_pj(energy: Mapping[str, float]) -> float:
     return float(sum(energy.values()))
 

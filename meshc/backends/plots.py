@@ -35,8 +35,9 @@ RASTER_BINS = 800  # time bins of the raster: about one per pixel column
 RC = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
       "xtick.labelsize": 7, "ytick.labelsize": 7, "font.family": "DejaVu Sans",
       "path.simplify": True, "agg.path.chunksize": 10000}
-COMPONENT_COLORS = {"mac": "#4c72b0", "vector": "#55a868", "transcendental": "#8172b2",
-                    "sram": "#ccb974", "noc": "#64b5cd", "hbm": "#c44e52", "static": "#8c8c8c"}
+COMPONENT_COLORS = {"mac": "#4c72b0", "reg": "#dd8452", "vector": "#55a868",
+                    "transcendental": "#8172b2", "sram": "#ccb974", "noc": "#64b5cd",
+                    "hbm": "#c44e52", "static": "#8c8c8c"}
 
 
 def plot_files(result: CompileResult) -> list[tuple[str, str]]:

@@ -9,7 +9,8 @@ receive, compute, send, store). A line is
 (cycles when the machine has one clock; `#` starts a comment line), with KIND one of:
 
 * `load op= bytes= from=hbm ports=`: HBM bytes read for an op (an op's reads are shared
-  evenly by the cores of its rectangle; `ports` lists the HBM ports they come from);
+  by the cores of its rectangle as its tiles are, meshc.hardware.spread; `ports` lists
+  the HBM ports they come from);
 * `receive op= from_op= bytes= from= hops=` / `send op= to_op= bytes= to= hops=`: NoC
   bytes from / to a partner core (`from=r,c`, `to=r,c`);
 * `compute op= class= tiles= tile=MxNxK precision= [cycles=]`: the tiles this core runs
@@ -25,14 +26,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from meshc.backends.base import Artifacts, clock_hz, core_key, mesh_cores, tiles_per_core
+from meshc.backends.base import Artifacts, clock_hz, core_key, mesh_cores
+from meshc.hardware.spread import even_split, tiles_per_core
 from meshc.result import CompileResult, Core, PhaseResult
 
 KIND_ORDER = {"load": 0, "receive": 1, "compute": 2, "send": 3, "store": 4}
-
-
-def _share(total: int, n: int) -> list[int]:
-    return [total // n + (j < total % n) for j in range(n)]
 
 
 def _sort_key(c: dict[str, Any]) -> tuple[Any, ...]:
@@ -69,7 +67,7 @@ def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[st
         for kind, total in (("load", read), ("store", write)):
             if total <= 0 or not owners:
                 continue
-            for core, n in zip(owners, _share(total, len(owners)), strict=True):
+            for core, n in zip(owners, even_split(total, len(owners)), strict=True):
                 if n:
                     prog[core].append({"kind": kind, "op": op, "bytes": n, "partner": "hbm",
                                        "ports": port_list, "start_s": start, "end_s": end})

@@ -12,8 +12,8 @@ report.json, schema `SCHEMA_VERSION`, sorted keys, floats to 9 significant digit
 * `phases.<phase>`: `bound_by` and `busy_shares` (backends/binding.py), `latency_s`,
   `energy_pj`, `tokens`, `pj_per_token`, `tokens_per_s`,
   `lower_bound_s`, `macs`, `achieved_tflops`, `compute_utilization`,
-  `idle_compute_fraction`, `energy_breakdown_pj` (mac, vector, transcendental, sram, noc,
-  hbm, static; sums to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
+  `idle_compute_fraction`, `energy_breakdown_pj` (result.ENERGY_COMPONENTS: mac, reg,
+  vector, transcendental, sram, noc, hbm, static; sums to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
   `predicted_vs_simulated` and `ops` (one row per op, in simulated start order).
 
 Nothing in either file depends on the wall clock: the same inputs give the same bytes.

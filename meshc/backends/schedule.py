@@ -18,8 +18,8 @@ from meshc.backends.base import (
     cycles,
     round_sig,
     rows_text,
-    tiles_per_core,
 )
+from meshc.hardware.spread import tiles_per_core
 from meshc.result import SCHEMA_VERSION, CompileResult, HbmRecord, OpRecord, TransferRecord
 
 

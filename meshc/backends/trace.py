@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from meshc.backends.base import Artifacts, core_key, round_sig, rows_text, tiles_per_core
+from meshc.backends.base import Artifacts, core_key, round_sig, rows_text
+from meshc.hardware.spread import tiles_per_core
 from meshc.result import SCHEMA_VERSION, CompileResult, OpRecord, PhaseResult
 
 NS = 1e9  # times are rounded to whole nanoseconds: Perfetto's own resolution

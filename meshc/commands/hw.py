@@ -15,8 +15,9 @@ import click
 from meshc import limits
 from meshc.errors import MeshcError
 from meshc.hardware import CoreType, Hardware, load_hardware, preset_names
-from meshc.hardware.cost import gemm_cycles, gemm_energy_pj, gemm_ideal_cycles, gemm_sram_bytes
+from meshc.hardware.cost import gemm_cycles, gemm_ideal_cycles, gemm_sram_bytes
 from meshc.hardware.precision import check_precision
+from meshc.hardware.tile_energy import components, gemm_energy_by_level, gemm_offchip_bytes
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
                        default="table", show_default=True)
@@ -56,21 +57,29 @@ def schema() -> None:
 @click.option("--precision", default="bf16", show_default=True, help="Storage precision.")
 @click.option("--core", "core_name", metavar="TYPE",
               help="Core type (default: the most numerous one with a systolic array).")
+@click.option("--operands", type=click.Choice(["offchip", "sram"]), default=None,
+              help="Where A and B start and C ends: off-chip memory (the default when the "
+              "machine has some) or the core's SRAM.")
 @_FORMAT
-def cost(source: str, gemm: str, precision: str, core_name: str | None, fmt: str) -> None:
-    """What one GEMM costs on one core: cycles, utilization, energy by component."""
+def cost(source: str, gemm: str, precision: str, core_name: str | None, operands: str | None,
+         fmt: str) -> None:
+    """What one GEMM costs on one core: cycles, utilization, energy by component and by
+    memory level."""
     h = load_hardware(source)
     mkn = _parse_gemm(gemm)
     try:
-        r = gemm_report(h, mkn, check_precision(precision, where="--precision"), core_name)
+        r = gemm_report(h, mkn, check_precision(precision, where="--precision"), core_name,
+                        offchip=None if operands is None else operands == "offchip")
     except MeshcError as e:
         raise e.located(file=None if e.where and e.where.startswith("--") else h.source) from None
     click.echo(json.dumps(r, indent=2) if fmt == "json" else _cost_table(r))
 
 
 def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
-                core_name: str | None = None) -> dict[str, Any]:
-    """The `meshc hw cost` figures for one GEMM on one core of `h`."""
+                core_name: str | None = None, *, offchip: bool | None = None) -> dict[str, Any]:
+    """The `meshc hw cost` figures for one GEMM on one core of `h`. `offchip`: operands
+    start in off-chip memory and the result ends there (default: when `h` has some);
+    energy by memory level is tile_energy's, the simulator's rule."""
     name = core_name or _default_core(h)
     if name not in h.core_types:
         raise MeshcError(f"{h.name} has no core type {name!r}", where="--core",
@@ -81,9 +90,17 @@ def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
     cycles = int(gemm_cycles(m, k, n, ct, precision)[()])
     ideal = int(gemm_ideal_cycles(m, k, n, ct, precision)[()])
     feed = float(gemm_sram_bytes(m, k, n, ct, precision)[()]) / ct.sram_bytes_per_cycle
-    parts = {key: float(v[()]) for key, v in gemm_energy_pj(m, k, n, ct, precision, h).items()}
+    if offchip is None:
+        offchip = bool(h.hbm_stacks)
+    elif offchip and not h.hbm_stacks:
+        raise MeshcError(f"{h.name} has no off-chip memory", where="--operands",
+                         hint="use --operands sram")
+    rd, wr = gemm_offchip_bytes(m, k, n, ct, precision) if offchip else (0.0, 0.0)
+    levels = gemm_energy_by_level(m, k, n, ct, precision, h, offchip_read_bytes=rd,
+                                  offchip_write_bytes=wr)
     seconds = cycles / ct.clock_hz
-    parts["static"] = h.energy.static_w_per_core * seconds * 1e12
+    static = h.energy.static_w_per_core * seconds * 1e12
+    parts = {key: float(v[()]) for key, v in components(levels).items()} | {"static": static}
     return {
         "hardware": h.name,
         "core": name,
@@ -97,8 +114,11 @@ def gemm_report(h: Hardware, mkn: tuple[int, int, int], precision: str,
         "utilization": ideal / cycles,
         "bound": "sram" if feed >= cycles else "compute",
         "seconds": seconds,
+        "operands": "offchip" if offchip else "sram",
+        "offchip_bytes": {"read": float(rd), "write": float(wr)},
         "energy_pj": sum(parts.values()),
         "energy_breakdown_pj": parts,
+        "energy_by_level_pj": {key: float(v[()]) for key, v in levels.items()},
     }
 
 
@@ -182,7 +202,9 @@ def _cost_table(r: dict[str, Any]) -> str:
         f"cycles        {r['cycles']} ({_si(r['seconds'], 's')}, {r['bound']}-bound)",
         f"ideal cycles  {r['ideal_cycles']}",
         f"utilization   {r['utilization']:.1%}",
-        f"energy        {r['energy_pj']:.6g} pJ",
+        f"energy        {r['energy_pj']:.6g} pJ (operands start in {r['operands']})",
     ]
-    lines += [f"  {key:<11} {v:.6g} pJ" for key, v in r["energy_breakdown_pj"].items()]
+    lines += [f"  {key:<15} {v:.6g} pJ" for key, v in r["energy_breakdown_pj"].items()]
+    lines.append("by level")
+    lines += [f"  {key:<15} {v:.6g} pJ" for key, v in r["energy_by_level_pj"].items()]
     return "\n".join(lines)

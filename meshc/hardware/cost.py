@@ -1,29 +1,31 @@
 """Per-core cost and energy of tiles: pure numpy functions over arrays of tiles.
 
-GEMM timing follows the analytical model of SCALE-Sim (Samajdar et al., "A Systematic
-Methodology for Characterizing Scalability of DNN Accelerators using SCALE-Sim",
-ISPASS 2020). A GEMM C[m,n] = A[m,k] B[k,n] maps onto an R x C array as
-    output stationary:  S_R = m, S_C = n, T = k   (C stays in the PEs)
-    weight stationary:  S_R = k, S_C = n, T = m   (B stays in the PEs)
-and takes, per fold of the operands onto the array, 2R + C + T - 2 cycles (load/skew,
-stream, drain), with ceil(S_R/R) * ceil(S_C/C) folds. Ragged tiles pay for the padded
-array because R and C, not S_R and S_C, enter the per-fold time. A precision whose
-macs_per_cycle differs from R*C streams T at that rate: ceil(T * R*C / macs) cycles.
-A double-buffered core (CoreType.double_buffered) pays that in full for the first fold
-only; each later fold's load hides behind the previous stream, costing max(stream, R).
+GEMM timing is SCALE-Sim 3.0's (Samajdar et al., ISPASS 2020), checked cycle for cycle
+against its release in tests/fidelity/test_scalesim.py. A GEMM C[m,n] = A[m,k] B[k,n]
+maps onto an R x C array as
+    output stationary:  S_R = m, S_C = n, T = k, load 0   (C accumulates in the PEs)
+    weight stationary:  S_R = k, S_C = n, T = m, load R   (B is held, A streams)
+    input stationary:   S_R = k, S_C = m, T = n, load R   (A is held, B streams)
+with ceil(S_R/R) * ceil(S_C/C) folds of load + R + C - 2 + T cycles each (load the
+stationary operand, skew in, stream, skew out) and folds * fold - 1 in all: SCALE-Sim
+reports the index of the last cycle. Ragged tiles pay for the padded array because R and
+C, not S_R and S_C, enter the per-fold time. A precision whose macs_per_cycle differs from
+R*C streams T at that rate: ceil(T * R*C / macs) cycles.
+A double-buffered core (CoreType.double_buffered) pays the first fold in full; each later
+fold's load and skew overlap the previous fold's stream, so it costs max(stream, load):
+short streams (decode GEMVs) still wait for the R-cycle load, and output stationary, which
+loads nothing, runs its folds back to back.
 The result is bounded below by the SRAM traffic the folds need over SRAM bytes/cycle.
 docs/hardware.md writes the formulas out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from meshc.errors import MeshcError
-from meshc.hardware.frozen import FrozenMap
 from meshc.hardware.precision import precision_bits, wider_of
 
 if TYPE_CHECKING:
@@ -31,23 +33,7 @@ if TYPE_CHECKING:
 
     from meshc.hardware.model import CoreType, Hardware
 
-# (plain vector ops, transcendental ops) per element. exp, tanh, erf, reciprocal and rsqrt
-# are transcendental (a special-function unit or LUT; 16/SM/clk vs 128 FMA on H100, notes
-# 1.6), so SiLU and GELU cost more time and energy than ReLU, as on silicon.
-ACTIVATION_OPS: Mapping[str, tuple[int, int]] = FrozenMap({
-    "relu": (1, 0),        # max(x, 0)
-    "gelu": (4, 1),        # 0.5*x*(1+erf(x/sqrt2)): scale, erf, +1, *x, *0.5
-    "gelu_tanh": (8, 1),   # x*x, *x, *0.044715, +x, *sqrt(2/pi), tanh, +1, *x, *0.5
-    "silu": (2, 2),        # x/(1+exp(-x)): exp (sign folds into its input scale), +1,
-                           # reciprocal, *x
-    "sigmoid": (1, 2),     # 1/(1+exp(-x)): exp, +1, reciprocal
-    "exp": (0, 1),         # the exponential alone
-    "softmax": (4, 1),     # per element: max-compare, -max, exp, +sum, *1/sum (the one
-                           # reciprocal per row is negligible)
-    "rsqrt": (0, 1),       # one special-function op
-})
-
-_OS, _WS = "output_stationary", "weight_stationary"
+_OS, _IS = "output_stationary", "input_stationary"  # anything else is weight stationary
 
 
 def _dims(m: ArrayLike, k: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, ...]:
@@ -82,52 +68,84 @@ def gemm_ideal_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
 
 
 def _folds(m: np.ndarray, k: np.ndarray, n: np.ndarray,
-           core: CoreType) -> tuple[np.ndarray, np.ndarray]:
-    """(fold count, streamed dimension T) for the core's dataflow."""
+           core: CoreType) -> tuple[np.ndarray, np.ndarray, int]:
+    """(fold count, streamed dimension T, cycles to load a fold's stationary operand)."""
     rows, cols = core.array_rows, core.array_cols
+    if core.dataflow == _OS:  # the outputs start at zero in the PEs: nothing to load
+        return _cdiv(m, rows) * _cdiv(n, cols), k, 0
+    if core.dataflow == _IS:  # A held as k x m, one row per cycle; B's n columns stream
+        return _cdiv(k, rows) * _cdiv(m, cols), n, rows
+    return _cdiv(k, rows) * _cdiv(n, cols), m, rows
+
+
+def gemm_sram_elements(m: ArrayLike, k: ArrayLike, n: ArrayLike,
+                       core: CoreType) -> dict[str, np.ndarray]:
+    """Elements each GEMM tile moves through SRAM, counting each fold's re-reads, as
+    SCALE-Sim counts them: "a_read" and "b_read" (its ifmap and filter reads), "c_write"
+    (its ofmap writes: once per fold over k for WS and IS, whose partial sums leave the
+    array) and "c_read" (those partial sums read back to accumulate on every fold over k
+    but the first; SCALE-Sim counts no ofmap reads). SCALE-Sim's extra R + C ofmap writes
+    per output-stationary fold are left out: they count the padded fold's shape, not data.
+    """
+    _array_core(core)
+    m_, k_, n_ = _dims(m, k, n)
+    rows, cols = core.array_rows, core.array_cols
+    a, b, c = m_ * k_, k_ * n_, m_ * n_
     if core.dataflow == _OS:
-        return _cdiv(m, rows) * _cdiv(n, cols), k
-    return _cdiv(k, rows) * _cdiv(n, cols), m
+        return {"a_read": a * _cdiv(n_, cols), "b_read": b * _cdiv(m_, rows),
+                "c_write": c, "c_read": np.zeros_like(c)}
+    k_folds = _cdiv(k_, rows)
+    if core.dataflow == _IS:  # A once; B once per fold over m (the array's columns)
+        a_read, b_read = a, b * _cdiv(m_, cols)
+    else:  # WS: B once; A once per fold over n
+        a_read, b_read = a * _cdiv(n_, cols), b
+    return {"a_read": a_read, "b_read": b_read, "c_write": c * k_folds,
+            "c_read": c * (k_folds - 1)}
+
+
+def result_bits(core: CoreType, precision: str, weight_precision: str | None = None) -> int:
+    """Bits of a GEMM result and of its partial sums: the execution precision, at least 16
+    (results are written at bf16, f32 for f32 GEMMs: low-precision GEMMs dequantize)."""
+    return max(precision_bits(_exec(core, precision, weight_precision)), 16)
+
+
+def gemm_sram_traffic(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
+                      precision: str, *, weight_precision: str | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """(read, write) SRAM bytes of one GEMM tile: gemm_sram_elements (each fold's re-reads)
+    with A and B at their storage widths and C at result_bits."""
+    e = gemm_sram_elements(m, k, n, core)
+    a_bits = precision_bits(precision)
+    b_bits = precision_bits(weight_precision or precision)
+    c_bits = result_bits(core, precision, weight_precision)
+    return ((e["a_read"] * a_bits + e["b_read"] * b_bits + e["c_read"] * c_bits) / 8,
+            e["c_write"] * c_bits / 8)
 
 
 def gemm_sram_bytes(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
                     precision: str, *, weight_precision: str | None = None) -> np.ndarray:
-    """Bytes read and written in SRAM by one GEMM tile, counting each fold's re-reads.
-
-    output stationary: A read once per column fold, B once per row fold, C written once.
-    weight stationary: B read once, A once per column fold, C written once per fold over k
-    and read back for accumulation on every fold but the first.
-    Results are written at bf16 (f32 for f32 GEMMs): low-precision GEMMs dequantize.
-    """
-    _array_core(core)
-    m_, k_, n_ = _dims(m, k, n)
-    a_b = precision_bits(precision) / 8
-    b_b = precision_bits(weight_precision or precision) / 8
-    c_b = max(precision_bits(_exec(core, precision, weight_precision)), 16) / 8
-    rows, cols = core.array_rows, core.array_cols
-    col_folds = _cdiv(n_, cols)
-    if core.dataflow == _OS:
-        return (m_ * k_ * col_folds * a_b + k_ * n_ * _cdiv(m_, rows) * b_b
-                + m_ * n_ * c_b)
-    k_folds = _cdiv(k_, rows)
-    return (k_ * n_ * b_b + m_ * k_ * col_folds * a_b
-            + m_ * n_ * (2 * k_folds - 1) * c_b)
+    """Bytes read and written in SRAM by one GEMM tile (gemm_sram_traffic, summed)."""
+    read, write = gemm_sram_traffic(m, k, n, core, precision, weight_precision=weight_precision)
+    return read + write
 
 
 def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precision: str,
                 *, weight_precision: str | None = None) -> np.ndarray:
-    """Cycles of each GEMM tile on one core: SCALE-Sim folds with fill and drain, at the
-    precision's MAC rate, never faster than the SRAM can feed the folds."""
+    """Cycles of each GEMM tile on one core: SCALE-Sim folds with load, fill and drain, at
+    the precision's MAC rate, never faster than the SRAM can feed the folds."""
     _array_core(core)
     m_, k_, n_ = _dims(m, k, n)
     rows, cols = core.array_rows, core.array_cols
     macs = core.macs_per_cycle[_exec(core, precision, weight_precision)]
-    folds, t = _folds(m_, k_, n_, core)
+    folds, t, load = _folds(m_, k_, n_, core)
     stream = _cdiv(t * (rows * cols), macs)
-    fold = 2 * rows + cols - 2 + stream
-    # double-buffered: only the first fold's load is exposed; later ones hide behind streams
-    compute = (fold + (folds - 1) * np.maximum(stream, rows) if core.double_buffered
-               else folds * fold)
+    fold = load + rows + cols - 2 + stream
+    # double-buffered: later folds' load and skew hide behind the previous stream, but a
+    # stream shorter than the load still waits for it
+    compute = (fold + (folds - 1) * np.maximum(stream, load) if core.double_buffered
+               else folds * fold) - 1
+    # the -1 can undercut the ideal only on a 1x1 array (R + C - 2 = 0)
+    compute = np.maximum(compute, _cdiv(m_ * k_ * n_, macs))
     sram = gemm_sram_bytes(m_, k_, n_, core, precision, weight_precision=weight_precision)
     feed = np.ceil(sram / core.sram_bytes_per_cycle).astype(np.int64)
     return np.maximum(compute, feed)
@@ -136,16 +154,12 @@ def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precis
 def gemm_energy_pj(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precision: str,
                    hw: Hardware, *, weight_precision: str | None = None
                    ) -> dict[str, np.ndarray]:
-    """Energy of each GEMM tile by component: "mac" (m*k*n MACs at the execution
-    precision; padded PEs idle) and "sram" (gemm_sram_bytes at the core's macro size)."""
-    _array_core(core)
-    m_, k_, n_ = _dims(m, k, n)
-    ex = _exec(core, precision, weight_precision)
-    sram = gemm_sram_bytes(m_, k_, n_, core, precision, weight_precision=weight_precision)
-    return {
-        "mac": (m_ * k_ * n_).astype(np.float64) * hw.energy.pj_per_mac[ex],
-        "sram": sram * hw.energy.sram_pj_per_byte_at(core.sram_macro_bytes),
-    }
+    """Energy of each GEMM tile, its operands already in SRAM, by component: "mac", "reg"
+    and "sram" of tile_energy.gemm_energy_by_level (the one energy rule)."""
+    from meshc.hardware.tile_energy import components, gemm_energy_by_level  # it imports us
+
+    levels = gemm_energy_by_level(m, k, n, core, precision, hw, weight_precision=weight_precision)
+    return {c: v for c, v in components(levels).items() if c != "hbm"}
 
 
 def vector_cycles(plain_ops: ArrayLike, transcendental_ops: ArrayLike,
@@ -167,35 +181,10 @@ def vector_energy_pj(plain_ops: ArrayLike, transcendental_ops: ArrayLike,
     }
 
 
-def activation_ops(kind: str, elements: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """(plain, transcendental) op counts for an activation over `elements` values."""
-    if kind not in ACTIVATION_OPS:
-        raise MeshcError(f"unknown activation {kind!r}",
-                         hint=f"known: {', '.join(sorted(ACTIVATION_OPS))}")
-    plain, trans = ACTIVATION_OPS[kind]
-    e = np.asarray(elements, dtype=np.int64)
-    return e * plain, e * trans
-
-
 def noc_energy_pj(nbytes: ArrayLike, hops: ArrayLike, hw: Hardware) -> np.ndarray:
     """Bytes moved times hops travelled times the NoC's pJ per byte-hop."""
     return (np.asarray(nbytes, dtype=np.float64) * np.asarray(hops, dtype=np.float64)
             * hw.noc.pj_per_byte_hop)
-
-
-def hbm_energy_pj(nbytes: ArrayLike, hw: Hardware, stack: int | None = None) -> np.ndarray:
-    """HBM bytes times 8 times pJ/bit of `stack`, or the bandwidth-weighted mean of all."""
-    stacks = hw.hbm_stacks
-    if not stacks:
-        raise MeshcError(f"{hw.name} has no HBM: it keeps everything in SRAM", where="hbm")
-    if stack is None:
-        pj = sum(s.pj_per_bit * s.bytes_per_s for s in stacks) / hw.hbm_bytes_per_s
-    elif 0 <= stack < len(stacks):
-        pj = stacks[stack].pj_per_bit
-    else:
-        raise MeshcError(f"{hw.name} has no HBM stack {stack}",
-                         where=f"hbm.stacks[{stack}]", hint=f"it has {len(stacks)}")
-    return np.asarray(nbytes, dtype=np.float64) * 8 * pj
 
 
 def static_energy_pj(seconds: ArrayLike, n_cores: ArrayLike, hw: Hardware) -> np.ndarray:

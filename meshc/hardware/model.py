@@ -24,13 +24,14 @@ from pydantic import (
 from meshc import limits
 from meshc.errors import MeshcError
 from meshc.hardware import ranges as rg
+from meshc.hardware.core_energy import CoreEnergy
 from meshc.hardware.energy import DEFAULT_SRAM_MACRO_BYTES, NODES, EnergyTable
 from meshc.hardware.frozen import DUMP, FREEZE, FrozenMap
 from meshc.hardware.precision import PRECISIONS, Precision, check_precision, precision_rank
 
 SCHEMA_VERSION = 1
 
-Dataflow = Literal["output_stationary", "weight_stationary"]
+Dataflow = Literal["output_stationary", "weight_stationary", "input_stationary"]  # cost.py _folds
 NodeName = Literal["45nm", "14nm", "7nm"]  # the keys of energy.NODES (a test checks)
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
 
@@ -71,6 +72,8 @@ class CoreType(BaseModel):
         DEFAULT_SRAM_MACRO_BYTES, description="SRAM bank size one access hits (sets pJ/byte)"
     )
     clock_hz: rg.Hz
+    energy: CoreEnergy = Field(default_factory=CoreEnergy, description="per-access energies "
+                               "of the core's registers and SRAM (core_energy.py)")
 
     _name: str = PrivateAttr(default="?")
 
@@ -86,7 +89,7 @@ class CoreType(BaseModel):
                                  "cycle for at least one precision")
             if self.dataflow is None:
                 raise FieldError("dataflow", "a core with a systolic array needs a dataflow: "
-                                 "output_stationary or weight_stationary")
+                                 "output_stationary, weight_stationary or input_stationary")
         elif self.macs_per_cycle or self.dataflow or self.double_buffered:
             field = ("macs_per_cycle" if self.macs_per_cycle
                      else "dataflow" if self.dataflow else "double_buffered")
@@ -200,7 +203,16 @@ class HbmStack(BaseModel):
     )
     bytes: rg.HbmBytes
     bytes_per_s: rg.HbmBytesPerS
-    pj_per_bit: rg.PicoJoules
+    pj_per_bit: rg.PicoJoules = Field(description="per bit read (and written, unless "
+                                      "write_pj_per_bit is given)")
+    write_pj_per_bit: rg.PicoJoules | None = None
+    energy_scope: Literal["device", "system"] | None = Field(
+        None, description="device: the memory and its I/O; system: also the controller and "
+        "on-chip transport to it (A100 13.1 vs HBM2 3.97 pJ/bit); none: not stated")
+
+    @property
+    def write_pj(self) -> float:
+        return self.pj_per_bit if self.write_pj_per_bit is None else self.write_pj_per_bit
 
 
 class Hbm(BaseModel):
@@ -224,6 +236,9 @@ class EnergySpec(BaseModel):
     )
     vector_pj_per_op: rg.PicoJoules | None = None
     transcendental_pj_per_op: rg.PicoJoules | None = None
+    mac_includes_accumulator: bool = Field(
+        True, description="pj_per_mac pays for the partial-sum register too (a core type "
+        "then gives no accumulator); false: each array core type describes its accumulator")
 
     _table: EnergyTable = PrivateAttr()
 
@@ -280,7 +295,22 @@ class Hardware(BaseModel):
             raise FieldError("mesh", "no core on the mesh can run GEMMs: every placed core "
                              "type has array_rows 0; place a core type with a systolic array")
         self._check_hbm()
+        self._check_accumulators()
         return self
+
+    def _check_accumulators(self) -> None:
+        """The MAC figure and the accumulator register are never both charged, nor neither."""
+        included = self.energy_spec.mac_includes_accumulator
+        for n, ct in self.core_types.items():
+            if included and ct.energy.accumulator is not None:
+                raise FieldError(f"core_types.{n}.energy.accumulator", "given, but "
+                                 "energy.mac_includes_accumulator is true: it would be charged "
+                                 "twice", hint="set energy.mac_includes_accumulator: false")
+            if not included and ct.can_gemm and ct.energy.accumulator is None:
+                raise FieldError(f"core_types.{n}.energy.accumulator", "missing: energy."
+                                 "mac_includes_accumulator is false, so the MAC figure leaves "
+                                 "the partial-sum register out", hint="describe the per-PE "
+                                 "accumulator (bytes, read_pj, write_pj, word_bits)")
 
     def _layout(self) -> tuple[str, ...]:
         m = self.mesh

@@ -44,3 +44,6 @@ HbmBytesPerS = Annotated[float, _N, Field(ge=1e6, le=1e15)]  # an HBM3e stack gi
 PicoJoules = Annotated[float, _N, Field(gt=0, le=1e4)]  # 10 nJ; an f32 MAC at 45 nm: 4.6 pJ
 PicoJoulesOrZero = Annotated[float, _N, Field(ge=0, le=1e4)]
 Watts = Annotated[float, _N, Field(ge=0, le=1e4)]  # 10 kW per core; a whole H100 draws 700 W
+# A per-PE register holds 1 B (one int8 operand) .. 1 MB (far above any real register file).
+RegisterBytes = Annotated[int, _N, Field(ge=1, le=1 << 20)]
+WordBits = Annotated[int, _N, Field(ge=1, le=1 << 16)]  # one access moves 1 bit .. 8 KB

@@ -1,14 +1,18 @@
 """Cycles of one tile of a tiled op on one core: the single rule the mapper (through the
-map-mesh pass) and the simulator share, so that their figures can be compared."""
+tile-grain and map-mesh passes) and the simulator share, so that their figures can be
+compared. `tile_cycles_array` prices many candidate tiles at once; `tile_cycles` one tile."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from meshc.hardware import CoreType
 from meshc.hardware.cost import gemm_cycles, vector_cycles
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 
 class TileLike(Protocol):
@@ -22,20 +26,26 @@ class TileLike(Protocol):
     def tile_work(self) -> object: ...  # Mapping[str, int] of meshc.ir.tile.TILE_WORK_FIELDS
 
 
+def tile_cycles_array(kind: str, core: CoreType, precision: str, m: ArrayLike, n: ArrayLike,
+                      k: ArrayLike, vector_ops: ArrayLike, transcendental_ops: ArrayLike,
+                      moved_bytes: ArrayLike) -> np.ndarray:
+    """Cycles of each tile (m x n output, k deep): gemm = the systolic array's cycles at the
+    execution precision (cost.gemm_cycles, any dataflow) plus the tile's vector work (e.g.
+    softmax inside attention); vector = the vector unit; memory = SRAM bandwidth. Never
+    below moved_bytes over the SRAM bandwidth, never below 1."""
+    cycles = np.zeros(np.shape(m), dtype=np.float64)
+    if kind == "gemm" and core.can_gemm:
+        cycles = cycles + gemm_cycles(m, k, n, core, core.exec_precision(precision))
+    if kind in ("gemm", "vector"):
+        cycles = cycles + vector_cycles(vector_ops, transcendental_ops, core)
+    floor = np.asarray(moved_bytes, dtype=np.float64) / core.sram_bytes_per_cycle
+    return np.maximum(1, np.ceil(np.maximum(cycles, floor))).astype(np.int64)
+
+
 def tile_cycles(tile: TileLike, core: CoreType) -> int:
-    """gemm: the systolic array's cycles (fill, drain, folds) plus the tile's vector work
-    (e.g. softmax inside attention); vector: the vector unit; memory: SRAM bandwidth.
-    Never below the SRAM bandwidth the tile's bytes need, never below 1."""
+    """tile_cycles_array for one tile of a tile-level op."""
     w = tile.tile_work
     m, n, k = tile.tile_shape
     moved = w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]  # type: ignore[index]
-    floor = moved / core.sram_bytes_per_cycle
-    cycles = 0.0
-    if tile.kind == "gemm" and core.can_gemm:
-        arr = np.array
-        cycles = float(gemm_cycles(arr([m]), arr([k]), arr([n]), core,
-                                   core.exec_precision(tile.precision))[0])
-    if tile.kind in ("gemm", "vector") and (w["vector_ops"] or w["transcendental_ops"]):  # type: ignore[index]
-        cycles += float(vector_cycles(np.array([w["vector_ops"]]),  # type: ignore[index]
-                                      np.array([w["transcendental_ops"]]), core)[0])  # type: ignore[index]
-    return max(1, int(np.ceil(max(cycles, floor))))
+    return int(tile_cycles_array(tile.kind, core, tile.precision, [m], [n], [k],
+                                 [w["vector_ops"]], [w["transcendental_ops"]], [moved])[0])  # type: ignore[index]

@@ -42,6 +42,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
+from meshc.hardware.op_costs import OP_COSTS, vector_ops
 from meshc.ir.state import verify_op_state
 from meshc.ir.work import ACTIVATION_OPS, SOFTMAX_OPS, Work, element_bits, numel, tensor_bytes
 
@@ -361,9 +362,8 @@ class AttentionOp(GraphOp):
     def work(self) -> Work:
         b, h, _, lq, lkv, dqk, dv = self.dims()
         scores = b * h * lq * lkv
-        plain, trans = SOFTMAX_OPS
-        # +1 plain op per score for the 1/sqrt(d) scale and the mask
-        vec = Work(vector_ops=scores * (plain + 1), transcendental_ops=scores * trans)
+        plain, trans = OP_COSTS["attention_score"]  # softmax plus the scale and the mask
+        vec = Work(vector_ops=scores * plain, transcendental_ops=scores * trans)
         if self.variant.data != AttentionVariant.MLA:
             macs = scores * (dqk + dv)
             return self._io() + vec + Work(macs=macs, attention_macs=macs)
@@ -391,7 +391,7 @@ class SoftmaxOp(_Unary):
     """Softmax over the last axis."""
 
     name = "tfm.softmax"
-    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = SOFTMAX_OPS
+    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = OP_COSTS["softmax"]
 
 
 @irdl_op_definition
@@ -399,11 +399,11 @@ class RopeOp(_Unary):
     """Rotary position embedding (cos/sin tables precomputed): 2 mul + 1 add per element."""
 
     name = "tfm.rope"
-    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = (3, 0)
+    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = OP_COSTS["rope"]
 
 
 class _Norm(GraphOp):
-    PER_ELEMENT: ClassVar[int] = 4
+    KIND: ClassVar[str]  # its entry in hardware/op_costs.py (per element, and per row)
 
     def verify_shapes(self) -> None:
         if not _shape(self.input.type):
@@ -419,7 +419,8 @@ class _Norm(GraphOp):
     def work(self) -> Work:
         n = numel(self.result.type)
         rows = n // _shape(self.input.type)[-1]
-        return self._io() + Work(vector_ops=n * self.PER_ELEMENT, transcendental_ops=rows)
+        plain, trans = vector_ops(self.KIND, n, rows)
+        return self._io() + Work(vector_ops=int(plain), transcendental_ops=int(trans))
 
 
 @irdl_op_definition
@@ -432,7 +433,7 @@ class LayerNormOp(_Norm):
     result = result_def(T)
     gamma = operand_def(TensorType)
     beta = opt_operand_def(TensorType)
-    PER_ELEMENT: ClassVar[int] = 8
+    KIND: ClassVar[str] = "layernorm"
     assembly_format = (
         "$input `,` $gamma (`,` $beta^)? " + _LB
         + " `:` type($input) `,` type($gamma) (`,` type($beta)^)?"
@@ -448,7 +449,7 @@ class RmsNormOp(_Norm):
     input = operand_def(T)
     result = result_def(T)
     gamma = operand_def(TensorType)
-    PER_ELEMENT: ClassVar[int] = 4
+    KIND: ClassVar[str] = "rmsnorm"
     assembly_format = "$input `,` $gamma " + _LB + " `:` type($input) `,` type($gamma)"
 
 

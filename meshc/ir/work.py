@@ -1,12 +1,13 @@
 """What one graph op costs, independent of any hardware: MACs, vector work and bytes.
 
-`Work` is the common currency of `meshc inspect`, the tiling pass and the reports. The
-per-element operation counts below are properties of the math, not of the silicon; the
-hardware cost model prices plain and transcendental operations separately.
+`Work` is the common currency of `meshc inspect`, the tiling pass and the reports. Op
+counts per element come from the hardware cost model's table (meshc.hardware.op_costs),
+which also prices plain and transcendental operations separately.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from math import prod
 
@@ -20,19 +21,13 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute
 
-# (plain ops, transcendental ops) per element of the activation's output.
-# relu: one max. gelu (erf form): erf + ~6 mul/add. gelu_tanh: tanh + ~7 mul/add.
-# silu: x * sigmoid(x) = exp + add + reciprocal-as-divide + mul. The gated form
-# (SwiGLU/GeGLU) adds one multiply by the up projection.
-ACTIVATION_OPS: dict[str, tuple[int, int]] = {
-    "relu": (1, 0),
-    "gelu": (6, 1),
-    "gelu_tanh": (7, 1),
-    "silu": (3, 1),
-    "sigmoid": (2, 1),
-}
-# softmax per element: max, subtract, sum, divide (+ exp as transcendental).
-SOFTMAX_OPS = (4, 1)
+from meshc.hardware.frozen import FrozenMap
+from meshc.hardware.op_costs import ACTIVATIONS, OP_COSTS
+
+# (plain ops, transcendental ops) per element, from the hardware cost model's one table
+# (meshc/hardware/op_costs.py, which says why each entry is what it is).
+ACTIVATION_OPS: Mapping[str, tuple[int, int]] = FrozenMap({k: OP_COSTS[k] for k in ACTIVATIONS})
+SOFTMAX_OPS = OP_COSTS["softmax"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+from meshc.hardware.spread import waves
 from meshc.mappers.problem import Machine, Op
 from meshc.mappers.rects import Rect, rect_hops
 
@@ -36,7 +37,7 @@ HBM_SHARES = 1 << 16
 def compute_cycles(op: Op, rect: Rect, machine: Machine) -> int:
     """ceil(n_tiles / cores) tiles back to back at the pace of the slowest core type."""
     slowest = max(op.tile_cycles[machine.core_type(k)] for k in rect.cores())
-    return -(-op.n_tiles // rect.n_cores) * slowest
+    return waves(op.n_tiles, rect.n_cores) * slowest
 
 
 def hbm_cycles(op: Op, machine: Machine) -> int:

@@ -49,8 +49,10 @@ class Machine:
     """The mesh as the mapper sees it (filled in from `meshc.hardware` by the map-mesh pass).
 
     `core_types[row][col]` names the core type at each position; `sram_bytes[type]` is the
-    SRAM of one core of that type. HBM bandwidth is the sum over `hbm_ports`; an empty tuple
-    means the machine has no HBM. `hbm_capacity_bytes=None` means capacity is not checked.
+    SRAM of one core of that type. HBM bandwidth is the sum over `hbm_ports` (one per attach
+    core: meshc.hardware.ports); an empty tuple means the machine has no HBM.
+    `hbm_capacity_bytes=None` means capacity is not checked. Every `*_cycles` of the problem
+    counts cycles of `clock_hz` (the NoC's), whatever the clock of the core types.
     """
 
     rows: int
@@ -105,11 +107,11 @@ class Machine:
 class Op:
     """One tiled op: the unit the mapper places (on a core rectangle) and times.
 
-    `tile_cycles[type]` is the cycles of ONE tile on ONE core of that type; a type missing
-    means the op cannot run there. `sram_bytes_per_tile` is the working set of one tile
-    including double buffering. `hbm_read_bytes`/`hbm_write_bytes` are what the op streams
-    from/to HBM (weights not resident in SRAM, KV cache). `layer` is -1 for ops outside the
-    decoder layers.
+    `tile_cycles[type]` is the cycles (of the machine's clock) of ONE tile on ONE core of
+    that type; a type missing means the op cannot run there. `sram_bytes_per_tile` is the
+    working set of one tile including double buffering. `hbm_read_bytes`/`hbm_write_bytes`
+    are what the op streams from/to HBM (weights not resident in SRAM, KV cache). `layer`
+    is -1 for ops outside the decoder layers.
     """
 
     id: int

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
+from meshc.hardware.spread import waves
 from meshc.mappers.problem import Core
 
 MAX_WAVE_RATIO = 8
@@ -141,10 +142,6 @@ def _strided_rects(cores: frozenset[Core], groups: list[list[Core]]) -> dict[
     return {k: sorted(v) for k, v in out.items()}
 
 
-def _waves(n_tiles: int, n_cores: int) -> int:
-    return -(-n_tiles // n_cores)
-
-
 def candidate_rects(
     usable: Mapping[Core, str], n_tiles: int, max_candidates: int
 ) -> tuple[Rect, ...]:
@@ -171,10 +168,10 @@ def candidate_rects(
     sizes = sorted({s[0] * s[1] for s in by_shape})
     one_wave = [s for s in sizes if s >= n_tiles]
     cap = one_wave[0] if one_wave else sizes[-1]
-    best_waves = _waves(n_tiles, cap)
+    best_waves = waves(n_tiles, cap)
     by_shape = {
         s: r for s, r in by_shape.items()
-        if s[0] * s[1] <= cap and _waves(n_tiles, s[0] * s[1]) <= MAX_WAVE_RATIO * best_waves
+        if s[0] * s[1] <= cap and waves(n_tiles, s[0] * s[1]) <= MAX_WAVE_RATIO * best_waves
     }
     while sum(len(r) for r in by_shape.values()) > max_candidates:
         shape = max(sorted(by_shape), key=lambda s: (len(by_shape[s]), -s[0] * s[1]))

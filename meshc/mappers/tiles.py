@@ -1,16 +1,19 @@
-"""From decisions to a `Schedule`: the fixed tile-spreading rule and transfer endpoints.
+"""From decisions to a `Schedule`: tiles on their cores and transfer endpoints.
 
-Spreading rule: tile k of an op on a rectangle of c cores (row-major) runs on core k mod c,
-as that core's (k div c)-th tile. With w = ceil(n_tiles / c) waves and the op lasting D
-cycles, wave m starts at start + m * floor(D / w) and a tile lasts its core type's
-tile_cycles. For a compute-bound op on one core type that is tiles back to back; for an
-HBM-bound op the waves are paced by the HBM stream; every tile ends by the op's end.
+Spreading rule (meshc.hardware.spread): tile k of an op on a rectangle of c cores
+(row-major) runs on core k mod c, as that core's (k div c)-th tile. With
+w = ceil(n_tiles / c) waves and the op lasting D cycles, wave m starts at
+start + m * floor(D / w) and a tile lasts its core type's tile_cycles. For a compute-bound
+op on one core type that is tiles back to back; for an HBM-bound op the waves are paced
+by the HBM stream; every tile ends by the op's end.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from meshc.hardware.ports import nearest_step
+from meshc.hardware.spread import tile_cores, waves
 from meshc.mappers.instance import Instance
 from meshc.mappers.plan import Plan
 from meshc.mappers.problem import Core, MappingProblem
@@ -25,10 +28,8 @@ def spread_tiles(
     op = problem.ops[op_id]
     m = problem.machine
     c = rect.n_cores
-    k = np.arange(op.n_tiles, dtype=np.int64)
-    core = k % c
-    wave = k // c
-    period = (end - start) // -(-op.n_tiles // c)
+    core, wave = tile_cores(op.n_tiles, c)
+    period = (end - start) // waves(op.n_tiles, c)
     cycles = np.array([op.tile_cycles[m.core_type(x)] for x in rect.cores()], dtype=np.int64)
     t0 = start + wave * period
     return (
@@ -40,18 +41,13 @@ def spread_tiles(
     )
 
 
-def _nearest(x: int, lo: int, hi: int, step: int) -> int:
-    """The coordinate of lo, lo + step, ..., hi nearest to x (the lower one on ties)."""
-    return min(range(lo, hi + 1, step), key=lambda v: (abs(v - x), v))
-
-
 def closest_cores(a: Rect, b: Rect) -> tuple[Core, Core]:
     """A pair of cores of `a` and `b` at the rectangles' Manhattan distance (for strided
     rectangles: the cores nearest to the closest points of the bounding boxes)."""
     r = min(max(b.r0, a.r0), a.r1)
     c = min(max(b.c0, a.c0), a.c1)
-    src = (_nearest(r, a.r0, a.r1, a.rs), _nearest(c, a.c0, a.c1, a.cs))
-    return src, (_nearest(src[0], b.r0, b.r1, b.rs), _nearest(src[1], b.c0, b.c1, b.cs))
+    src = (nearest_step(r, a.r0, a.r1, a.rs), nearest_step(c, a.c0, a.c1, a.cs))
+    return src, (nearest_step(src[0], b.r0, b.r1, b.rs), nearest_step(src[1], b.c0, b.c1, b.cs))
 
 
 def materialize(inst: Instance, plan: Plan) -> Schedule:

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from meshc.hardware.cost import gemm_cycles, vector_cycles
+from meshc.hardware.tile_cost import tile_cycles_array
 
 if TYPE_CHECKING:
     from meshc.hardware import CoreType
@@ -95,22 +95,15 @@ class CoreCost(Protocol):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class HwCoreCost:
-    """The rule of meshc.hardware.tile_cost.tile_cycles, over arrays: gemm = systolic array
-    (the tile as an m x k x n GEMM at the execution precision) + vector unit; vector = vector
-    unit; memory = SRAM bandwidth; never below the SRAM traffic of the tile, nor 1 cycle."""
+    """A core type's tile cycles: meshc.hardware.tile_cost's one rule, over arrays."""
 
     core: CoreType
     precision: str
 
     def cycles(self, kind: str, tm: Arr, tn: Arr, tk: Arr, vector_ops: Arr,
                transcendental_ops: Arr, moved_bytes: Arr) -> Arr:
-        cyc = np.zeros(np.shape(tm), dtype=np.float64)
-        if kind == GEMM:
-            cyc = cyc + gemm_cycles(tm, tk, tn, self.core, self.core.exec_precision(self.precision))
-        if kind in (GEMM, VECTOR):
-            cyc = cyc + vector_cycles(vector_ops, transcendental_ops, self.core)
-        floor = np.asarray(moved_bytes, dtype=np.float64) / self.core.sram_bytes_per_cycle
-        return np.maximum(1, np.ceil(np.maximum(cyc, floor))).astype(np.int64)
+        return tile_cycles_array(kind, self.core, self.precision, tm, tn, tk, vector_ops,
+                                 transcendental_ops, moved_bytes)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -129,14 +122,16 @@ class Target:
 
 def array_alignment(arrays: Sequence[tuple[int, int, str]]) -> tuple[int, int, int]:
     """(m, n, k) alignment that suits every (rows, cols, dataflow) array at once: output-
-    stationary arrays hold m x n, weight-stationary ones k x n (see hardware/cost.py)."""
+    stationary arrays hold m x n, weight-stationary ones k x n, input-stationary ones k x m
+    (see hardware/cost.py)."""
     am = an = ak = 1
     for rows, cols, dataflow in arrays:
-        an = lcm(an, cols)
         if dataflow == "output_stationary":
-            am = lcm(am, rows)
+            am, an = lcm(am, rows), lcm(an, cols)
+        elif dataflow == "input_stationary":
+            ak, am = lcm(ak, rows), lcm(am, cols)
         else:
-            ak = lcm(ak, rows)
+            ak, an = lcm(ak, rows), lcm(an, cols)
     return am, an, ak
 
 

@@ -46,7 +46,8 @@ from xdsl.passes import ModulePass
 
 from meshc.errors import MeshcError
 from meshc.hardware import Hardware
-from meshc.hardware.tile_cost import tile_cycles
+from meshc.hardware.clocks import tile_noc_cycles
+from meshc.hardware.ports import hbm_ports
 from meshc.ir.tile import ComputeOp, int_array
 from meshc.ir.work import tensor_bytes
 from meshc.mappers import MapperOptions, map_problem
@@ -55,9 +56,10 @@ from meshc.passes._common import fail, hardware, hbm_resident_bytes, pass_hardwa
 
 
 def machine_of(hw: Hardware) -> Machine:
+    """The mapper's view of the machine, in NoC cycles, with every HBM attach core a port."""
     clock = hw.noc.clock_hz
-    ports = tuple(HbmPort(core=s.attach[0], bytes_per_cycle=s.bytes_per_s / clock)
-                  for s in hw.hbm_stacks)
+    ports = tuple(HbmPort(core=p.core, bytes_per_cycle=p.bytes_per_s / clock)
+                  for p in hbm_ports(hw))
     return Machine(
         rows=hw.mesh_rows, cols=hw.mesh_cols,
         core_types=tuple(tuple(hw.core_type_at(r, c) for c in range(hw.mesh_cols))
@@ -106,7 +108,7 @@ def extract_problem(f: func.FuncOp, hw: Hardware,
     problem_ops = []
     for k, i in enumerate(leaders):
         op = ops[i]
-        tc = {name: tile_cycles(_TileView(op), ct) for name, ct in hw.core_types.items()
+        tc = {name: tile_noc_cycles(_TileView(op), ct, hw) for name, ct in hw.core_types.items()
               if ct.can_gemm or op.kind.data.value != "gemm"}
         problem_ops.append(Op(
             id=k, name=op.label.data, layer=op.layer.value.data, block=op.block.data.value,

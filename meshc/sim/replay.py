@@ -3,18 +3,22 @@
 The mapper decides where each op runs and in which order; the simulator keeps that
 placement and per-core order and recomputes the times with what the mapper abstracts:
 
-* compute: each core of an op's rectangle runs its share of the tiles (round-robin, as the
-  mapper's spreading rule) back to back, at the per-core cost model's cycles per tile;
-* HBM: an op's HBM bytes are interleaved over every port in proportion to its bandwidth;
-  each port is a FIFO. An op streams its weights and KV cache while it computes (from its
-  start), as the mapper assumes; it ends when both its compute and its stream are done;
+* time: cycles of the NoC's clock; a tile's cycles on a core type are converted from that
+  type's own clock (meshc.hardware.clocks), and seconds are NoC cycles / NoC clock;
+* compute: each core of an op's rectangle runs its share of the tiles (round-robin:
+  meshc.hardware.spread) back to back, at the per-core cost model's cycles per tile;
+* HBM: every attach core of a stack is a port (meshc.hardware.ports); an op's HBM bytes
+  are interleaved over every port in proportion to its bandwidth; each port is a FIFO.
+  An op streams its weights and KV cache while it computes (from its start), as the
+  mapper assumes; it ends when both its compute and its stream are done;
 * NoC: a dependency's bytes travel as up to `MAX_FLOWS` parallel XY-routed flows between
   the two rectangles; each link serves flows in time order at its bandwidth (a flow books
   its serialisation time on every link of its path, in that link's idle time from the
   producer's end on), plus the router latency per hop;
-* energy: MACs by the executed precision, vector and transcendental ops, SRAM bytes read
-  and written by every tile, NoC byte-hops (HBM bytes included, from the port to the op),
-  HBM bytes, and static power of every core over the phase's latency.
+* energy: each op's levels by hardware/tile_energy.py, the rule `meshc hw cost` uses (MACs,
+  per-PE registers, SRAM with each fold's re-reads, HBM reads and writes), its vector and
+  transcendental ops, NoC byte-hops (HBM bytes included, from each port to the op's
+  nearest core), and static power of every core over the phase's latency.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meshc.hardware import Hardware
-from meshc.hardware.cost import hbm_energy_pj, static_energy_pj
-from meshc.hardware.energy import EnergyTable
-from meshc.hardware.tile_cost import tile_cycles
+from meshc.hardware.clocks import tile_noc_cycles
+from meshc.hardware.cost import gemm_sram_traffic, static_energy_pj
+from meshc.hardware.model import CoreType
+from meshc.hardware.ports import hbm_ports, hops, nearest_core
+from meshc.hardware.spread import tiles_per_core
+from meshc.hardware.tile_energy import components, gemm_energy_by_level, stream_energy_by_level
 from meshc.result import HbmRecord, OpRecord, TransferRecord
 from meshc.sim.model import SimEdge, SimOp
 
@@ -138,10 +145,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     clock = hw.noc.clock_hz
     link_bw = hw.noc.link_bytes_per_cycle
     router = hw.noc.router_latency_cycles
-    ports = [(s.attach[0], s.bytes_per_s / clock) for s in hw.hbm_stacks]  # bytes/cycle
+    ports = [(p.core, p.bytes_per_s / clock) for p in hbm_ports(hw)]  # bytes/cycle
     total_bw = sum(bw for _, bw in ports)
-    energy = hw.energy
-    hbm_pj_per_byte = float(hbm_energy_pj(1, hw)) if hw.hbm_stacks else 0.0
 
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
@@ -158,7 +163,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     records: dict[int, OpRecord] = {}
     transfers: list[TransferRecord] = []
     hbm_records: list[HbmRecord] = []
-    ledger = dict.fromkeys(("mac", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
+    ledger = dict.fromkeys(("mac", "reg", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
     by_class: dict[str, float] = defaultdict(float)
     span_end = 0.0
 
@@ -168,24 +173,23 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
         ready = max((arrival[k] for k in in_edges[i]), default=0.0)
         start = max([ready] + [core_free[c] for c in cores])
         # compute: round-robin tiles, each core back to back
-        per_core = [op.n_tiles // len(cores) + (j < op.n_tiles % len(cores))
-                    for j in range(len(cores))]
+        per_core = tiles_per_core(op.n_tiles, len(cores))
         type_of = {c: hw.core_type_at(*c) for c in set(cores)}
-        by_type = {t: tile_cycles(op, hw.core_types[t]) for t in set(type_of.values())}
+        by_type = {t: tile_noc_cycles(op, hw.core_types[t], hw) for t in set(type_of.values())}
         cyc = {c: by_type[t] for c, t in type_of.items()}
         compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
         end = start + compute
         noc_pj = 0.0
-        # HBM: interleaved over all ports, streamed from the op's start
+        # HBM: interleaved over all ports, streamed from the op's start; each port's share
+        # enters the rectangle at its core nearest to the port
         hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
         if hbm_bytes and ports:
-            centre = cores[len(cores) // 2]
             for p, (port, bw) in enumerate(ports):
                 share = hbm_bytes * bw / total_bw  # addresses interleave by bandwidth
                 s, done = port_time[p].reserve(start, share / bw)
                 end = max(end, done)
-                hops = abs(port[0] - centre[0]) + abs(port[1] - centre[1])
-                noc_pj += share * hops * hw.noc.pj_per_byte_hop
+                noc_pj += (share * hops(port, nearest_core(op.rect, op.step, port))
+                           * hw.noc.pj_per_byte_hop)
                 hbm_records.append(HbmRecord(
                     op=op.name, port=port,
                     read_bytes=round(op.hbm_read_bytes * bw / total_bw),
@@ -204,9 +208,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
                                              hw.noc.pj_per_byte_hop, clock)
             noc_pj += pj
             transfers.extend(recs)
-        sram_pj = energy.sram_pj_per_byte_at(hw.core_types[hw.core_type_at(*cores[0])]
-                                             .sram_macro_bytes)
-        parts = _op_energy(op, energy, sram_pj, hbm_pj_per_byte)
+        core0 = hw.core_types[hw.core_type_at(*cores[0])]
+        parts = _op_energy(op, core0, hw)
         parts["noc"] = noc_pj
         for key, v in parts.items():
             ledger[key] += v
@@ -216,7 +219,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
             region=op.region, precision=op.precision, n_tiles=op.n_tiles,
             tile_shape=op.tile_shape, macs=_real_macs(op), padded_macs=op.padded_macs,
             vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
-            sram_bytes=_sram_bytes(op), hbm_read_bytes=op.hbm_read_bytes,
+            sram_bytes=_sram_bytes(op, core0), hbm_read_bytes=op.hbm_read_bytes,
             hbm_write_bytes=op.hbm_write_bytes, rect=op.rect, step=op.step,
             planned_start_s=op.planned_start_cycles / clock,
             planned_end_s=op.planned_end_cycles / clock, start_s=start / clock,
@@ -237,10 +240,18 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     )
 
 
-def _sram_bytes(op: SimOp) -> int:
-    """Every tile reads its inputs and weights from SRAM and writes its output there."""
-    w = op.tile_work
-    return (w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]) * op.n_tiles
+def _sram_bytes(op: SimOp, core: CoreType) -> int:
+    """SRAM bytes read and written by the op's tiles and its off-chip traffic, as charged:
+    gemm tiles by their folds' re-reads (cost.gemm_sram_traffic), other tiles read
+    their inputs and weights once and write their output once; off-chip bytes pass SRAM."""
+    if op.kind == "gemm" and core.can_gemm:
+        m, n, k = op.tile_shape
+        r, w = gemm_sram_traffic(m, k, n, core, op.precision)
+        tiles = float(r + w) * op.n_tiles
+    else:
+        w_ = op.tile_work
+        tiles = float((w_["in_bytes"] + w_["weight_bytes"] + w_["out_bytes"]) * op.n_tiles)
+    return round(tiles) + op.hbm_read_bytes + op.hbm_write_bytes
 
 
 def _real_macs(op: SimOp) -> int:
@@ -249,15 +260,25 @@ def _real_macs(op: SimOp) -> int:
     return op.total("macs") - op.padded_macs
 
 
-def _op_energy(op: SimOp, energy: EnergyTable, sram_pj_per_byte: float,
-               hbm_pj_per_byte: float) -> dict[str, float]:
-    """MACs at the precision the core executes; SRAM at the core's macro size."""
-    return {
-        "mac": _real_macs(op) * energy.pj_per_mac[op.precision],
-        "vector": op.total("vector_ops") * energy.vector_pj_per_op,
-        "transcendental": op.total("transcendental_ops") * energy.transcendental_pj_per_op,
-        "sram": _sram_bytes(op) * sram_pj_per_byte,
-        "hbm": (op.hbm_read_bytes + op.hbm_write_bytes) * hbm_pj_per_byte,
+def _op_energy(op: SimOp, core: CoreType, hw: Hardware) -> dict[str, float]:
+    """The op's energy by component: tile_energy's levels (mac, reg, sram, hbm; MACs without
+    padding, at the precision the core executes) on the core type of its first core, plus
+    its vector and transcendental ops."""
+    if op.kind == "gemm" and core.can_gemm:
+        m, n, k = op.tile_shape
+        levels = gemm_energy_by_level(m, k, n, core, op.precision, hw, tiles=op.n_tiles,
+                                      macs=_real_macs(op), offchip_read_bytes=op.hbm_read_bytes,
+                                      offchip_write_bytes=op.hbm_write_bytes)
+    else:
+        w = op.tile_work
+        levels = stream_energy_by_level((w["in_bytes"] + w["weight_bytes"]) * op.n_tiles,
+                                        w["out_bytes"] * op.n_tiles, core, hw,
+                                        offchip_read_bytes=op.hbm_read_bytes,
+                                        offchip_write_bytes=op.hbm_write_bytes)
+    e = hw.energy
+    return {k: float(v) for k, v in components(levels).items()} | {
+        "vector": op.total("vector_ops") * e.vector_pj_per_op,
+        "transcendental": op.total("transcendental_ops") * e.transcendental_pj_per_op,
     }
 
 

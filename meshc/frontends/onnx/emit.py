@@ -55,8 +55,9 @@ from meshc.frontends.onnx.infer import (
     attention_dims,
     einsum_dims,
 )
-from meshc.frontends.onnx.ops import DATA_MOVEMENT, ELEMENTWISE, REDUCTION
+from meshc.frontends.onnx.ops import DATA_MOVEMENT, REDUCTION
 from meshc.frontends.onnx.reader import Graph, attrs
+from meshc.hardware.op_costs import vector_ops
 from meshc.ir import graph as g
 
 _ELT: dict[int, Attribute] = {
@@ -80,10 +81,22 @@ _ELT: dict[int, Attribute] = {
     TensorProto.UINT64: IntegerType(64, Signedness.UNSIGNED),
 }
 _ANON = re.compile(r"^(onnx::|val_\d|_val_|\d+$)")
-_VECTOR_PER_ELEMENT = {"Softmax": 5, "LogSoftmax": 5, "Hardmax": 1,
-                       "LayerNormalization": 8, "RMSNormalization": 4,
-                       "BatchNormalization": 4, "InstanceNormalization": 8,
-                       "GroupNormalization": 8, "RotaryEmbedding": 3}
+# ONNX ops whose work is not one plain op per element: the hardware cost model's op class
+# (meshc/hardware/op_costs.py holds the counts). Elementwise ops not listed count one plain
+# op per output element, reductions one per input element.
+_OP_CLASS = {"Exp": "exp", "Log": "log", "Tanh": "tanh", "Erf": "erf", "Sqrt": "sqrt",
+             "Reciprocal": "reciprocal", "Relu": "relu", "Gelu": "gelu", "Sigmoid": "sigmoid",
+             "Swish": "silu", "Softplus": "softplus", "Softmax": "softmax",
+             "LogSoftmax": "log_softmax", "LayerNormalization": "layernorm",
+             "RMSNormalization": "rmsnorm", "InstanceNormalization": "layernorm",
+             "GroupNormalization": "layernorm", "BatchNormalization": "batchnorm",
+             "RotaryEmbedding": "rope"}
+
+
+def _vector(kind: str, elements: int, rows: int = 0) -> int:
+    """The op's plain plus transcendental ops: `tfm.generic` carries one vector count."""
+    plain, trans = vector_ops(kind, elements, rows)
+    return int(plain) + int(trans)
 
 
 def element_type(dtype: int) -> Attribute:
@@ -261,9 +274,9 @@ class Emitter:
         xv = self.vals[x]
         d = xv.shape[-1]
         if gamma is None:
-            per = 8 if kind == "layernorm" else 4
             self._generic(u, "LayerNormalization" if kind == "layernorm" else
-                          "RMSNormalization", [x], vector_ops=per * xv.numel)
+                          "RMSNormalization", [x], vector_ops=_vector(kind, xv.numel,
+                                                                      xv.numel // d))
             return
         gv = self.weight(gamma, (d,))
         xs = self.need(x)
@@ -308,14 +321,17 @@ class Emitter:
             return
         outs = [self.vals[o] for o in u.outputs]
         ins = [self.vals[x] for x in u.inputs if x]
+        kind = _OP_CLASS.get(op, "elementwise")
+        if kind == "gelu" and attrs(u.node).get("approximate", b"none") in (b"tanh", "tanh"):
+            kind = "gelu_tanh"
         if op in DATA_MOVEMENT:
             vec = 0
-        elif op in ELEMENTWISE:
-            vec = outs[0].numel
         elif op in REDUCTION:
-            vec = ins[0].numel * (5 if op in ("Softmax", "LogSoftmax") else 1)
-        else:
-            vec = _VECTOR_PER_ELEMENT.get(op, 1) * outs[0].numel
+            vec = _vector(_OP_CLASS.get(op, "reduction"), ins[0].numel)
+        else:  # elementwise, or a norm or rope left unfused: per output element (a norm's
+            # rsqrt per row of the last axis)
+            n = outs[0].numel
+            vec = _vector(kind, n, n // max(outs[0].shape[-1] if outs[0].shape else 1, 1))
         self._generic(u, op, u.inputs, vector_ops=vec)
 
     def _generic(self, u: Unit, op_type: str, inputs: list[str], *, macs: int = 0,
@@ -401,8 +417,8 @@ class Emitter:
         plain = (d["past"] == 0 and len(u.outputs) == 1 and d["qk_dim"] == d["v_dim"]
                  and d["heads"] % d["kv_heads"] == 0)
         if not plain:
-            self._generic(u, "Attention", u.inputs, macs=macs, vector_ops=scores * 6,
-                          mac_kind="attention")
+            self._generic(u, "Attention", u.inputs, macs=macs,
+                          vector_ops=_vector("attention_score", scores), mac_kind="attention")
             return True
         names = list(u.inputs[:3])
         kv_heads = d["kv_heads"]

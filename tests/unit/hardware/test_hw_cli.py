@@ -64,7 +64,7 @@ def test_cost_json_matches_the_model() -> None:
     assert r["ideal_cycles"] == int(gemm_ideal_cycles(64, 256, 128, ct, "bf16"))
     assert r["utilization"] == pytest.approx(r["ideal_cycles"] / r["cycles"])
     assert r["dataflow"] == "output_stationary"
-    assert set(r["energy_breakdown_pj"]) == {"mac", "sram", "static"}
+    assert set(r["energy_breakdown_pj"]) == {"mac", "reg", "sram", "hbm", "static"}
     assert r["energy_pj"] == pytest.approx(sum(r["energy_breakdown_pj"].values()))
 
 

@@ -1,0 +1,59 @@
+"""The energy of the memory levels inside one core: per-PE registers and the local SRAM.
+
+A core type's optional `energy:` block. Everything defaults to today's model (no register
+is charged; SRAM reads and writes cost the node table's pJ/byte at the core's macro size),
+so schema-1 files load unchanged. tile_energy.py is the one place that charges them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from meshc.hardware import ranges as rg
+
+_CONFIG = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class Register(BaseModel):
+    """One per-PE register file of one operand. An access moves one word of `word_bits`
+    (the port width, as in ZigZag's cost model): an element wider than the word takes
+    ceil(bits / word_bits) accesses, a narrower one still a whole access."""
+
+    model_config = _CONFIG
+
+    bytes: rg.RegisterBytes = Field(description="capacity per PE")
+    read_pj: rg.PicoJoules = Field(description="pJ per read access of one word")
+    write_pj: rg.PicoJoules = Field(description="pJ per write access of one word")
+    word_bits: rg.WordBits = Field(description="bits moved per access (the port width)")
+
+    @model_validator(mode="after")
+    def _word_fits(self) -> Register:
+        if self.word_bits > 8 * self.bytes:
+            from meshc.hardware.model import FieldError
+
+            raise FieldError("word_bits", f"a {self.word_bits}-bit word does not fit a "
+                             f"{self.bytes}-byte register")
+        return self
+
+
+class CoreEnergy(BaseModel):
+    """Per-access energies of a core's own memory levels (module docstring)."""
+
+    model_config = _CONFIG
+
+    weight_register: Register | None = Field(
+        None, description="per-PE register holding the weight (B) operand; none: not charged")
+    input_register: Register | None = Field(
+        None, description="per-PE register holding the input (A) operand; none: not charged")
+    accumulator: Register | None = Field(
+        None, description="per-PE partial-sum register; give it only when energy."
+        "mac_includes_accumulator is false (else the MAC figure already pays for it)")
+    sram_read_pj_per_byte: rg.PicoJoules | None = Field(
+        None, description="local SRAM read; none: the node table at sram_macro_bytes")
+    sram_write_pj_per_byte: rg.PicoJoules | None = Field(
+        None, description="local SRAM write; none: the node table at sram_macro_bytes")
+
+    @property
+    def has_registers(self) -> bool:
+        return any(r is not None for r in (self.weight_register, self.input_register,
+                                           self.accumulator))
