@@ -60,7 +60,114 @@ def scalesim() -> Section:
 
 # --- ZigZag and Stream: sections to come (issue 12) ---------------------------------------
 
-SECTIONS: dict[str, Callable[[], Section]] = {"scalesim": scalesim}
+# --- Stream 2.1.1: latency and energy of whole workloads on its two machines -------------
+
+def stream() -> Section:
+    """meshc (heft, prefill) on the twins of Stream's machines, latency in cycles at the twins'
+    1 GHz; the DRAM port's bytes beside Stream's (its bits per iteration x iterations / 8)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fidelity" / "stream"))
+    from meshc_twins import meshc_row
+
+    fx = load_fixture("stream")
+    rows: list[list[Cell]] = []
+    lat, en = [], []
+    for fr in fx["rows"]:
+        r = meshc_row(fr)
+        lat.append(r.latency_ratio)
+        en.append(r.energy_ratio)
+        rows.append([r.machine.removesuffix(".yaml"), r.workload, int(r.stream_cycles), int(r.cycles),
+                     f"{r.latency_ratio:.3f}", f"{r.stream_energy_pj / 1e6:.2f}",
+                     f"{r.energy_pj / 1e6:.2f}", f"{r.energy_ratio:.3f}",
+                     int(r.stream_dram_bytes), r.hbm_bytes, "yes" if r.macs == r.stream_macs else "no"])
+    ok = sum(1 for a, b in zip(lat, en, strict=True) if 1 / 1.5 <= a <= 1.5 and 1 / 1.5 <= b <= 1.5)
+    summary = (f"{len(rows)} rows; latency {min(lat):.3f}-{max(lat):.3f}x, energy "
+               f"{min(en):.3f}-{max(en):.3f}x of Stream's; {ok} of {len(rows)} within 1.5x on both "
+               "(goal: all)")
+    return (f"Stream {fx['peer_version']}: workloads on its tpu_like_quad_core and simba 6x6",
+            ["machine", "workload", "Stream cyc", "meshc cyc", "ratio", "Stream uJ", "meshc uJ",
+             "ratio", "Stream DRAM B", "meshc DRAM B", "MACs equal"], rows, summary)
+
+
+# --- meshc's mapper against its own simulator: predicted makespan vs simulated latency ----
+
+MAPPER_MODELS = ("gpt2", "llama3-8b", "minilm-l6")  # minilm-l6 fits the machines without HBM
+
+
+def mapper() -> Section:
+    """simulated / predicted latency per phase (HEFT), every preset plus the 32x32 fixture
+    (tests/fidelity/mesh-32x32.yaml); a model that does not fit a machine is left out."""
+    from meshc.driver import CompileOptions, compile_model
+    from meshc.errors import MeshcError
+    from meshc.frontends import ModelRequest
+    from meshc.hardware import presets
+
+    here = Path(__file__).resolve().parents[1] / "tests" / "fidelity"
+    machines = sorted(p.stem for p in Path(presets.__file__).parent.glob("*.yaml"))
+    machines.append(str(here / "mesh-32x32.yaml"))
+    rows: list[list[Cell]] = []
+    worst = 0.0
+    for model in MAPPER_MODELS:
+        for hw in machines:
+            try:
+                r = compile_model(ModelRequest(source=model), hw, CompileOptions(mapper="heft"))
+            except MeshcError:
+                continue
+            for p in r.phases:
+                ratio = p.latency_s / p.mapper.makespan_s
+                worst = max(worst, abs(ratio - 1))
+                rows.append([model, Path(hw).stem, p.name, f"{p.mapper.makespan_s * 1e3:.4f}",
+                             f"{p.latency_s * 1e3:.4f}", f"{ratio:.3f}"])
+    summary = f"{len(rows)} phases; simulated within {worst:.1%} of predicted (goal 10%)"
+    return ("mapper vs simulator: predicted makespan and simulated latency (HEFT)",
+            ["model", "machine", "phase", "predicted ms", "simulated ms", "sim/pred"], rows,
+            summary)
+
+
+# --- llama3-8b decode against its HBM roofline (HBM bytes / HBM bandwidth) ----------------
+
+ROOFLINE_CASES = (  # (machine, batch, kv_len); batch 32 shows the KV reads overlapping attention
+    ("tpu-v6e-like", 1, 2048), ("mesh-8x8", 1, 2048), ("h100-like", 1, 2048),
+    ("tpu-v6e-like", 32, 4096), ("mesh-8x8", 32, 4096), ("h100-like", 32, 4096))
+
+
+def roofline() -> Section:
+    """Decode latency (HEFT, decode only) over its HBM roofline, bf16 and quantized (int4
+    weights, int8 KV cache); the speed-up of quantized beside its fall in HBM bytes. A case
+    that does not fit the machine's HBM is left out (bf16 batch 32 on tpu-v6e-like)."""
+    from meshc.driver import CompileOptions, compile_model
+    from meshc.errors import MeshcError
+    from meshc.frontends import ModelRequest
+    from meshc.frontends.transformer import Shape
+    from meshc.hardware import load_hardware
+
+    rows: list[list[Cell]] = []
+    worst = 0.0
+    for hw, batch, kv in ROOFLINE_CASES:
+        bf16: tuple[float, float] | None = None
+        for pipeline in ("default", "quantized"):
+            req = ModelRequest("llama3-8b", phases=("decode",), shape=Shape(batch=batch, kv_len=kv))
+            try:
+                p = compile_model(req, hw, CompileOptions(pipeline=pipeline, mapper="heft")).phases[0]
+            except MeshcError:
+                continue
+            hbm = sum(o.hbm_read_bytes + o.hbm_write_bytes for o in p.ops)
+            roof = hbm / load_hardware(hw).hbm_bytes_per_s
+            if batch == 1:
+                worst = max(worst, p.latency_s / roof)
+            vs = (f"{bf16[0] / p.latency_s:.2f} / {bf16[1] / hbm:.2f}"
+                  if bf16 and pipeline == "quantized" else "")
+            bf16 = (p.latency_s, hbm) if pipeline == "default" else bf16
+            rows.append([hw, pipeline, f"{batch} x {kv}", f"{hbm / 1e9:.3f}",
+                         f"{roof * 1e3:.3f}", f"{p.latency_s * 1e3:.3f}",
+                         f"{p.latency_s / roof:.2f}", vs])
+    summary = f"batch 1: at most {worst:.2f}x the HBM roofline (goal 1.0-1.3x)"
+    return ("llama3-8b decode against its HBM roofline (HEFT)",
+            ["machine", "pipeline", "batch x kv", "HBM GB", "roofline ms", "latency ms",
+             "x roofline", "speed-up / bytes"], rows, summary)
+
+
+SECTIONS: dict[str, Callable[[], Section]] = {"scalesim": scalesim, "stream": stream,
+                                          "mapper": mapper, "roofline": roofline}
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:

@@ -23,14 +23,14 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, Operation
+from xdsl.ir import Attribute, BlockArgument, Operation
 
 from meshc import pipelines
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
 from meshc.hardware import Hardware, load_hardware
-from meshc.ir.graph import EmbeddingOp
+from meshc.ir.graph import EmbeddingOp, KvAppendOp, KvReadOp, WeightOp
 from meshc.ir.notes import notes
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import tensor_bytes
@@ -120,21 +120,47 @@ def _functions(module: ModuleOp) -> list[func.FuncOp]:
     return [op for op in module.ops if isinstance(op, func.FuncOp)]
 
 
-def sim_inputs(f: func.FuncOp) -> tuple[list[SimOp], list[SimEdge]]:
-    """The mapped tile ops of one function and their dependencies, as simulator values."""
+def sim_inputs(f: func.FuncOp, has_hbm: bool = True) -> tuple[list[SimOp], list[SimEdge]]:
+    """The mapped tile ops of one function and their dependencies, as simulator values,
+    with what the memory model needs: result bytes, the phase inputs each op reads, which
+    results the phase returns, and the weights (without HBM, the KV cache too) it keeps
+    resident in SRAM."""
     ops = tiled_ops(f)
     if any(op.placement is None or op.start is None or op.end is None for op in ops):
         raise MeshcError(f"@{f.sym_name.data} is not mapped", hint="run map-mesh last")
     index = {op: i for i, op in enumerate(ops)}
-    sim_ops = [_sim_op(op) for op in ops]
-    edges = sorted({(index[o.owner], index[op], tensor_bytes(o.type))
+    returned = {v for op in f.walk() if isinstance(op, func.ReturnOp) for v in op.operands}
+    sim_ops = [_sim_op(op, op.result in returned, has_hbm) for op in ops]
+    edges = sorted({(index[o.owner], index[op], sim_ops[index[o.owner]].out_bytes)
                     for op in ops for o in op.inputs if isinstance(o.owner, ComputeOp)})
     return sim_ops, [SimEdge(src=s, dst=d, bytes=b) for s, d, b in edges]
 
 
-def _sim_op(op: ComputeOp) -> SimOp:
+def _resident(op: ComputeOp, has_hbm: bool) -> tuple[tuple[str, int], ...]:
+    """(parameter, bytes) of what `op` keeps in SRAM: its weights resident there and,
+    without HBM, the KV cache its kv_append holds."""
+    out = [(w.param.data, weight_bytes(w)) for v in op.inputs
+           if isinstance(w := v.owner, WeightOp) and residency_attr(w, has_hbm) == "sram"]
+    if not has_hbm and op.source.data == KvAppendOp.name:
+        out.append((f"kv:{op.label.data}", tensor_bytes(op.result.type)))
+    return tuple(sorted(set(out)))
+
+
+def _home_bytes(op: ComputeOp, has_hbm: bool) -> int:
+    """Bytes the op's result leaves on chip. The KV cache has its own home: in HBM, where
+    the attention streams the past from (its hbm_read_bytes), or resident in SRAM without
+    HBM; so a kv_read leaves nothing and a kv_append only the rows it appends (with HBM)."""
+    if op.source.data == KvReadOp.name or (op.source.data == KvAppendOp.name and not has_hbm):
+        return 0
+    if op.source.data == KvAppendOp.name:
+        return op.hbm_write_bytes.value.data
+    return tensor_bytes(op.result.type)
+
+
+def _sim_op(op: ComputeOp, is_output: bool = False, has_hbm: bool = True) -> SimOp:
     assert op.placement is not None and op.start is not None and op.end is not None
     place = tuple(int(x) for x in op.placement.get_values())  # r0, c0, r1, c1[, rs, cs]
+    args = {v for v in op.inputs if isinstance(v, BlockArgument)}
     return SimOp(
         name=op.label.data, op_class=op.source.data.split(".")[-1], kind=op.kind.data.value,
         layer=op.layer.value.data, block=op.block.data.value, region=op.region.data,
@@ -144,7 +170,11 @@ def _sim_op(op: ComputeOp) -> SimOp:
         hbm_read_bytes=op.hbm_read_bytes.value.data,
         hbm_write_bytes=op.hbm_write_bytes.value.data, rect=place[:4],  # type: ignore[arg-type]
         step=place[4:6] or (1, 1),  # type: ignore[arg-type]
-        planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data)
+        planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data,
+        out_bytes=_home_bytes(op, has_hbm),
+        arg_read_bytes=sum(tensor_bytes(v.type) for v in args),  # type: ignore[arg-type]
+        is_output=is_output, resident=_resident(op, has_hbm),
+        offchip_copy=has_hbm and op.source.data == KvAppendOp.name)
 
 
 TOKEN_ID_NAMES = ("input_ids", "token_ids", "tokens", "ids")
@@ -179,7 +209,7 @@ def _is_embedding(op: Operation) -> bool:
 
 
 def simulate_phase(f: func.FuncOp, hw: Hardware, shape: Shape | None = None) -> PhaseResult:
-    ops, edges = sim_inputs(f)
+    ops, edges = sim_inputs(f, bool(hw.hbm_stacks))
     sim = simulate(ops, edges, hw)
     clock = hw.noc.clock_hz
     stats = _mapper_stats(f, clock)

@@ -54,6 +54,12 @@ class OpRecord:
     compute_s: float  # time the op's cores spend computing (longest core)
     energy_pj: Mapping[str, float]  # by ENERGY_COMPONENTS (static excluded)
     step: Steps = (1, 1)  # of a strided rectangle
+    # off-chip traffic beyond the streamed weights and KV cache (docs/simulator.md, "Memory")
+    spill_write_bytes: int = 0  # its output sent off chip because SRAM was full
+    spill_read_bytes: int = 0  # its spilled inputs read back from off chip
+    input_read_bytes: int = 0  # phase inputs it reads from off chip
+    output_write_bytes: int = 0  # its result written off chip as a phase output
+    spill_energy_pj: float = 0.0  # of its spill traffic (SRAM, off chip, NoC; in energy_pj)
 
     @property
     def flops(self) -> int:
@@ -127,6 +133,29 @@ class PhaseResult:
     @property
     def energy_pj(self) -> float:
         return float(sum(self.energy_breakdown_pj.values()))
+
+    @property
+    def spilled_bytes(self) -> int:
+        """Bytes of values sent off chip because SRAM was full (each value once)."""
+        return sum(o.spill_write_bytes for o in self.ops)
+
+    @property
+    def reloaded_bytes(self) -> int:
+        """Bytes of spilled values read back by their consumers."""
+        return sum(o.spill_read_bytes for o in self.ops)
+
+    @property
+    def spill_energy_pj(self) -> float:
+        """Energy of the spill traffic, both ways (part of energy_pj)."""
+        return float(sum(o.spill_energy_pj for o in self.ops))
+
+    @property
+    def input_offchip_bytes(self) -> int:
+        return sum(o.input_read_bytes for o in self.ops)
+
+    @property
+    def output_offchip_bytes(self) -> int:
+        return sum(o.output_write_bytes for o in self.ops)
 
     @property
     def pj_per_token(self) -> float:

@@ -12,7 +12,11 @@ report.json, schema `SCHEMA_VERSION`, sorted keys, floats to 9 significant digit
 * `phases.<phase>`: `bound_by` and `busy_shares` (backends/binding.py), `latency_s`,
   `energy_pj`, `tokens`, `pj_per_token`, `tokens_per_s`,
   `lower_bound_s`, `macs`, `achieved_tflops`, `compute_utilization`,
-  `idle_compute_fraction`, `energy_breakdown_pj` (result.ENERGY_COMPONENTS: mac, reg,
+  `idle_compute_fraction`, `sram_peak_bytes` ("r,c" -> peak SRAM occupancy of the core)
+  and its `sram_peak_bytes_max`, `memory` (`spilled_bytes` sent off chip when SRAM was
+  full, `reloaded_bytes` read back, `spill_energy_pj` (within `energy_pj`),
+  `input_offchip_bytes`, `output_offchip_bytes`: the phase's inputs and outputs, which
+  start and end off chip), `energy_breakdown_pj` (result.ENERGY_COMPONENTS: mac, reg,
   vector, transcendental, sram, noc, hbm, static; sums to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
   `predicted_vs_simulated` and `ops` (one row per op, in simulated start order).
 
@@ -29,6 +33,7 @@ from meshc.backends.base import Artifacts, hbm_bytes_per_s, json_text, op_energy
 from meshc.backends.binding import phase_binding
 from meshc.backends.plots import plot_files
 from meshc.result import ENERGY_COMPONENTS, SCHEMA_VERSION, CompileResult, MapperStats, PhaseResult
+from meshc.units import fmt_bytes
 
 # Least to most worrying; an unknown status counts as the most worrying.
 STATUS_ORDER = ("OPTIMAL", "FEASIBLE", "HEFT", "FALLBACK")
@@ -94,6 +99,13 @@ def op_rows(p: PhaseResult) -> list[dict[str, Any]]:
     return rows
 
 
+def memory_json(p: PhaseResult) -> dict[str, Any]:
+    """Off-chip traffic of the memory hierarchy beyond streamed weights and KV cache."""
+    return {"spilled_bytes": p.spilled_bytes, "reloaded_bytes": p.reloaded_bytes,
+            "spill_energy_pj": p.spill_energy_pj, "input_offchip_bytes": p.input_offchip_bytes,
+            "output_offchip_bytes": p.output_offchip_bytes}
+
+
 def breakdown(p: PhaseResult) -> dict[str, float]:
     return {k: float(p.energy_breakdown_pj.get(k, 0.0)) for k in ENERGY_COMPONENTS}
 
@@ -121,6 +133,8 @@ def phase_json(p: PhaseResult, hbm_bw: float) -> dict[str, Any]:
         "noc_bytes": sum(t.bytes for t in p.transfers),
         "noc_byte_hops": sum(t.bytes * t.hops for t in p.transfers),
         "sram_peak_bytes_max": max(p.sram_peak_bytes.values(), default=0),
+        "sram_peak_bytes": dict(sorted(p.sram_peak_bytes.items())),
+        "memory": memory_json(p),
         "n_cores": p.n_cores,
         "n_ops": len(p.ops),
         "mapper": mapper_json(p.mapper),
@@ -206,6 +220,8 @@ def _answers(result: CompileResult) -> list[str]:
                    f"{p.peak_flops / 1e12:.4g}); cores are occupied {_pct(p.core_occupancy)} of "
                    "the time.")
     for p in result.phases:
+        out.append(f"- {p.name} memory: {_memory_line(p)}.")
+    for p in result.phases:
         pv = predicted_vs_simulated(p)
         top = max(ENERGY_COMPONENTS, key=lambda k: breakdown(p)[k])
         share = breakdown(p)[top] / p.energy_pj if p.energy_pj else 0.0
@@ -216,6 +232,19 @@ def _answers(result: CompileResult) -> list[str]:
                    f"**{b.label}** (busy share of the latency: {busy}); most energy "
                    f"goes to {top} ({_pct(share)}).")
     return [*out, ""]
+
+
+def _memory_line(p: PhaseResult) -> str:
+    peak = max(sorted(p.sram_peak_bytes.items()), key=lambda kv: kv[1], default=("-", 0))
+    line = f"peak SRAM {fmt_bytes(peak[1], exact=False)} (core {peak[0]})"
+    if p.spilled_bytes:
+        line += (f"; {fmt_bytes(p.spilled_bytes, exact=False)} spilled off chip and "
+                 f"{fmt_bytes(p.reloaded_bytes, exact=False)} read back "
+                 f"({fmt_pj(p.spill_energy_pj)})")
+    else:
+        line += "; nothing spilled"
+    return (line + f"; inputs {fmt_bytes(p.input_offchip_bytes, exact=False)} and outputs "
+            f"{fmt_bytes(p.output_offchip_bytes, exact=False)} off chip")
 
 
 def _summary(result: CompileResult) -> list[str]:

@@ -7,11 +7,11 @@ so schema-1 files load unchanged. tile_energy.py is the one place that charges t
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from meshc.hardware import ranges as rg
-
-_CONFIG = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+from meshc.hardware.schema_base import CONFIG as _CONFIG
+from meshc.hardware.schema_base import FieldError
 
 
 class Register(BaseModel):
@@ -29,8 +29,6 @@ class Register(BaseModel):
     @model_validator(mode="after")
     def _word_fits(self) -> Register:
         if self.word_bits > 8 * self.bytes:
-            from meshc.hardware.model import FieldError
-
             raise FieldError("word_bits", f"a {self.word_bits}-bit word does not fit a "
                              f"{self.bytes}-byte register")
         return self

@@ -4,16 +4,19 @@ GEMM timing is SCALE-Sim 3.0's (Samajdar et al., ISPASS 2020), checked cycle for
 against its release in tests/fidelity/test_scalesim.py. A GEMM C[m,n] = A[m,k] B[k,n]
 maps onto an R x C array as
     output stationary:  S_R = m, S_C = n, T = k, load 0   (C accumulates in the PEs)
-    weight stationary:  S_R = k, S_C = n, T = m, load R   (B is held, A streams)
-    input stationary:   S_R = k, S_C = m, T = n, load R   (A is held, B streams)
+    weight stationary:  S_R = k, S_C = n, T = m, load R*  (B is held, A streams)
+    input stationary:   S_R = k, S_C = m, T = n, load R*  (A is held, B streams)
 with ceil(S_R/R) * ceil(S_C/C) folds of load + R + C - 2 + T cycles each (load the
 stationary operand, skew in, stream, skew out) and folds * fold - 1 in all: SCALE-Sim
-reports the index of the last cycle. Ragged tiles pay for the padded array because R and
-C, not S_R and S_C, enter the per-fold time. A precision whose macs_per_cycle differs from
-R*C streams T at that rate: ceil(T * R*C / macs) cycles.
+reports the index of the last cycle. *The load is R rows of C elements over a path of
+fixed bytes per cycle (load_cycles): R cycles at the array's widest precision, SCALE-Sim's
+figure, fewer for narrower stored operands (int4 weights: R/4 on a bf16 array). Ragged
+tiles pay for the padded array because R and C, not S_R and S_C, enter the per-fold time.
+A precision whose macs_per_cycle differs from R*C streams T at that rate:
+ceil(T * R*C / macs) cycles.
 A double-buffered core (CoreType.double_buffered) pays the first fold in full; each later
 fold's load and skew overlap the previous fold's stream, so it costs max(stream, load):
-short streams (decode GEMVs) still wait for the R-cycle load, and output stationary, which
+short streams (decode GEMVs) still wait for the load, and output stationary, which
 loads nothing, runs its folds back to back.
 The result is bounded below by the SRAM traffic the folds need over SRAM bytes/cycle.
 docs/hardware.md writes the formulas out.
@@ -67,15 +70,32 @@ def gemm_ideal_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
     return _cdiv(m_ * k_ * n_, macs)
 
 
-def _folds(m: np.ndarray, k: np.ndarray, n: np.ndarray,
-           core: CoreType) -> tuple[np.ndarray, np.ndarray, int]:
+def load_bytes_per_cycle(core: CoreType) -> float:
+    """The array's load path: weight_load_bytes_per_cycle, else one row of C elements of
+    the widest precision it multiplies per cycle (TPU v1 shifts a 256 x 256 int8 tile in
+    256 cycles, 256 B/cycle: Jouppi et al. ISCA 2017 sec. 2)."""
+    if core.weight_load_bytes_per_cycle is not None:
+        return core.weight_load_bytes_per_cycle
+    return core.array_cols * max(map(precision_bits, core.macs_per_cycle)) / 8
+
+
+def load_cycles(core: CoreType, bits: ArrayLike) -> np.ndarray:
+    """Cycles to shift one fold's stationary operand, R x C elements stored at `bits`, into
+    the array: R at the widest precision (SCALE-Sim's one row per cycle), R * bits / widest
+    bits for narrower ones (a packed int4 row is a quarter of a bf16 one's bytes)."""
+    fold_bytes = core.array_rows * core.array_cols * np.asarray(bits, dtype=np.float64) / 8
+    return np.ceil(fold_bytes / load_bytes_per_cycle(core)).astype(np.int64)
+
+
+def _folds(m: np.ndarray, k: np.ndarray, n: np.ndarray, core: CoreType, a_bits: float,
+           b_bits: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fold count, streamed dimension T, cycles to load a fold's stationary operand)."""
     rows, cols = core.array_rows, core.array_cols
     if core.dataflow == _OS:  # the outputs start at zero in the PEs: nothing to load
-        return _cdiv(m, rows) * _cdiv(n, cols), k, 0
-    if core.dataflow == _IS:  # A held as k x m, one row per cycle; B's n columns stream
-        return _cdiv(k, rows) * _cdiv(m, cols), n, rows
-    return _cdiv(k, rows) * _cdiv(n, cols), m, rows
+        return _cdiv(m, rows) * _cdiv(n, cols), k, np.zeros((), dtype=np.int64)
+    if core.dataflow == _IS:  # A held as k x m; B's n columns stream
+        return _cdiv(k, rows) * _cdiv(m, cols), n, load_cycles(core, a_bits)
+    return _cdiv(k, rows) * _cdiv(n, cols), m, load_cycles(core, b_bits)
 
 
 def gemm_sram_elements(m: ArrayLike, k: ArrayLike, n: ArrayLike,
@@ -130,18 +150,23 @@ def gemm_sram_bytes(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
 
 
 def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precision: str,
-                *, weight_precision: str | None = None) -> np.ndarray:
+                *, weight_precision: str | None = None,
+                weight_bits: ArrayLike | None = None) -> np.ndarray:
     """Cycles of each GEMM tile on one core: SCALE-Sim folds with load, fill and drain, at
-    the precision's MAC rate, never faster than the SRAM can feed the folds."""
+    the precision's MAC rate, never faster than the SRAM can feed the folds. The held
+    operand loads at its stored width: A at `precision`, B at `weight_bits` (default the
+    bits of weight_precision, else of precision)."""
     _array_core(core)
     m_, k_, n_ = _dims(m, k, n)
     rows, cols = core.array_rows, core.array_cols
     macs = core.macs_per_cycle[_exec(core, precision, weight_precision)]
-    folds, t, load = _folds(m_, k_, n_, core)
+    b_bits = precision_bits(weight_precision or precision) if weight_bits is None else weight_bits
+    folds, t, load = _folds(m_, k_, n_, core, precision_bits(precision), b_bits)
     stream = _cdiv(t * (rows * cols), macs)
     fold = load + rows + cols - 2 + stream
     # double-buffered: later folds' load and skew hide behind the previous stream, but a
-    # stream shorter than the load still waits for it
+    # stream shorter than the load still waits for it (a GEMV's, whose weights stream from
+    # HBM at the same time: the op takes the longer of the two, mappers/costs.py)
     compute = (fold + (folds - 1) * np.maximum(stream, load) if core.double_buffered
                else folds * fold) - 1
     # the -1 can undercut the ideal only on a 1x1 array (R + C - 2 = 0)

@@ -95,8 +95,7 @@ def model_bound(inst: Instance) -> int:
     """The strongest bound valid for the mapper's model (module docstring)."""
     problem = inst.problem
     dur = np.array([int(t.dur_cycles.min()) for t in inst.ops], dtype=np.int64)
-    gap = [max(int(a.min()), int(b.min())) for a, b in zip(inst.src_bytes, inst.dst_bytes,
-                                                           strict=True)]
+    gap = [int(t.min()) for t in inst.delay_tabs]
     head, tail = _heads_tails(inst, dur, gap)
     bound = max(int((head + dur + tail).max(initial=0)),
                 _work_bound(inst, head, tail, [int(t.area.min()) for t in inst.ops]))

@@ -10,26 +10,24 @@ The op streams its HBM bytes at a constant rate `bytes / duration` (at most B) f
 run; concurrent ops share B, so the rates of ops running at the same time sum to at most B.
 Schedulers reserve the rate as an integer share of `HBM_SHARES` (rounded up).
 
-Transfer from a producer on rectangle A to a consumer on rectangle B:
-
-    delay = hops(A, B) * router_latency_cycles
-            + ceil(bytes / (link_bytes_per_cycle * min(cores(A), cores(B))))
-
-hops is the Manhattan distance between the closest cores of A and B (0 when they overlap).
-Each core injects or ejects one link's worth of bytes per cycle, so the smaller rectangle sets
-the number of parallel links. The byte term is paid even when A and B overlap: the consumer's
-tiles are spread by a different rule than the producer's, so data is redistributed anyway.
-Links are not shared between transfers in this model; the simulator replays transfers with
-link contention and reports the gap.
+Transfer from a producer on rectangle A to a consumer on rectangle B: the simulator's rule
+(meshc.hardware.transfers), priced on an otherwise idle NoC: the bytes travel as up to
+MAX_FLOWS XY-routed flows between evenly spaced cores of A and B; flows that share a link
+queue on it; each hop adds the router latency; a flow between a core and itself is free.
+The simulator adds the contention between transfers that run at the same time.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
+
+from meshc.hardware import transfers
 from meshc.hardware.spread import waves
 from meshc.mappers.problem import Machine, Op
-from meshc.mappers.rects import Rect, rect_hops
+from meshc.mappers.rects import Rect
 
 HBM_SHARES = 1 << 16
 
@@ -60,15 +58,37 @@ def hbm_share(op: Op, duration: int, machine: Machine) -> int:
     return min(HBM_SHARES, math.ceil(exact))
 
 
-def byte_cycles(n_bytes: int, n_cores: int, machine: Machine) -> int:
-    """The serialisation term of a transfer whose smaller end has `n_cores` cores."""
-    if n_bytes == 0:
-        return 0
-    return math.ceil(n_bytes / (machine.link_bytes_per_cycle * n_cores))
-
-
 def transfer_cycles(n_bytes: int, src: Rect, dst: Rect, machine: Machine) -> int:
     """The transfer delay rule (module docstring)."""
-    hops = rect_hops(src, dst)
-    links = min(src.n_cores, dst.n_cores)
-    return hops * machine.router_latency_cycles + byte_cycles(n_bytes, links, machine)
+    return transfers.transfer_cycles(n_bytes, src.as_tuple(), src.steps, dst.as_tuple(),
+                                     dst.steps, machine.link_bytes_per_cycle,
+                                     machine.router_latency_cycles)
+
+
+Profiles = tuple[np.ndarray, np.ndarray, np.ndarray]  # rank (P, F), hops (P, F), flows (P,)
+
+
+def flow_profiles(srcs: Sequence[Rect], dsts: Sequence[Rect]) -> Profiles:
+    """Every (src, dst) pair's flow profile (transfers.profile), padded with (0, 0) flows,
+    which cost nothing: the part of the transfer rule that does not depend on the bytes."""
+    pairs = [transfers.flows(a.as_tuple(), a.steps, b.as_tuple(), b.steps)
+             for a in srcs for b in dsts]
+    profs = [transfers.profile(p) for p in pairs]
+    width = max((len(p) for p in profs), default=0) or 1
+    rank = np.zeros((len(profs), width), dtype=np.int64)
+    hops = np.zeros((len(profs), width), dtype=np.int64)
+    for i, p in enumerate(profs):
+        for j, (r, h) in enumerate(p):
+            rank[i, j], hops[i, j] = r, h
+    return rank, hops, np.array([len(p) for p in pairs], dtype=np.int64)
+
+
+def delay_table(n_bytes: int, prof: Profiles, n_src: int, machine: Machine) -> np.ndarray:
+    """transfer_cycles of n_bytes for every (src, dst) pair of `prof`, shape (n_src, n_dst):
+    the same float operations as transfers.alone_cycles, so the same whole cycles."""
+    rank, hops, k = prof
+    if n_bytes <= 0:
+        return np.zeros((n_src, len(k) // n_src), dtype=np.int64)
+    serial = n_bytes / k / machine.link_bytes_per_cycle
+    t = (rank * serial[:, None] + machine.router_latency_cycles * hops).max(axis=1)
+    return np.ceil(t - 1e-9).astype(np.int64).reshape(n_src, -1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshc.mappers.costs import byte_cycles, duration_cycles, hbm_share
+from meshc.mappers.costs import Profiles, delay_table, duration_cycles, flow_profiles, hbm_share
 from meshc.mappers.feasibility import check_feasible, usable_cores
 from meshc.mappers.problem import MappingProblem, Op
 from meshc.mappers.rects import Rect, candidate_rects
@@ -97,20 +97,6 @@ def _signature(problem: MappingProblem, i: int) -> tuple[object, ...]:
             op.hbm_bytes)
 
 
-def _byte_terms(n_bytes: int, n_cores: IntArray, problem: MappingProblem) -> IntArray:
-    if n_bytes == 0:
-        return np.zeros(len(n_cores), dtype=np.int64)
-    return np.array([byte_cycles(n_bytes, int(n), problem.machine) for n in n_cores],
-                    dtype=np.int64)
-
-
-def hops_to(a: IntArray, geoms: IntArray) -> IntArray:
-    """Manhattan distance from rectangle `a` (r0, c0, r1, c1) to each rectangle of `geoms`."""
-    dr = np.maximum(0, np.maximum(a[0] - geoms[:, 2], geoms[:, 0] - a[2]))
-    dc = np.maximum(0, np.maximum(a[1] - geoms[:, 3], geoms[:, 1] - a[3]))
-    return dr + dc
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Instance:
     """A problem with candidate tables in units of `scale` cycles."""
@@ -120,8 +106,7 @@ class Instance:
     ops: tuple[OpTable, ...]
     in_edges: tuple[tuple[int, ...], ...]
     out_edges: tuple[tuple[int, ...], ...]
-    src_bytes: tuple[IntArray, ...]  # per edge: byte term (cycles) by src candidate
-    dst_bytes: tuple[IntArray, ...]  # per edge: byte term (cycles) by dst candidate
+    delay_tabs: tuple[IntArray, ...]  # per edge: delay (cycles), (src candidates, dst candidates)
 
     @property
     def n_ops(self) -> int:
@@ -129,11 +114,7 @@ class Instance:
 
     def delays_cycles(self, e: int, src_cand: int) -> IntArray:
         """Transfer delay (cycles) of edge `e` from `src_cand` to every dst candidate."""
-        edge = self.problem.edges[e]
-        src, dst = self.ops[edge.src], self.ops[edge.dst]
-        hops = hops_to(src.geom[src_cand], dst.geom)
-        lat = self.problem.machine.router_latency_cycles
-        return hops * lat + np.maximum(self.src_bytes[e][src_cand], self.dst_bytes[e])
+        return self.delay_tabs[e][src_cand]
 
     def delays(self, e: int, src_cand: int) -> IntArray:
         """Transfer delay (units) of edge `e` from `src_cand` to every dst candidate."""
@@ -144,14 +125,8 @@ class Instance:
         return -(-self.delay_cycles(e, src_cand, dst_cand) // self.scale)
 
     def delay_cycles(self, e: int, src_cand: int, dst_cand: int) -> int:
-        """Transfer delay (cycles) of edge `e` between two chosen candidates (the rule of
-        `delays_cycles` for one pair, without arrays: list scheduling asks it per edge)."""
-        edge = self.problem.edges[e]
-        a = self.ops[edge.src].geom[src_cand].tolist()
-        b = self.ops[edge.dst].geom[dst_cand].tolist()
-        hops = max(0, a[0] - b[2], b[0] - a[2]) + max(0, a[1] - b[3], b[1] - a[3])
-        return (hops * self.problem.machine.router_latency_cycles
-                + max(int(self.src_bytes[e][src_cand]), int(self.dst_bytes[e][dst_cand])))
+        """Transfer delay (cycles) of edge `e` between two chosen candidates."""
+        return int(self.delay_tabs[e][src_cand, dst_cand])
 
 
 def build_instance(problem: MappingProblem, scale: int = 1) -> Instance:
@@ -166,20 +141,26 @@ def build_instance(problem: MappingProblem, scale: int = 1) -> Instance:
         ops.append(tables[key])
     ins: list[list[int]] = [[] for _ in ops]
     outs: list[list[int]] = [[] for _ in ops]
-    terms: dict[tuple[int, int], IntArray] = {}
-    src_b, dst_b = [], []
+    profs: dict[tuple[int, int], Profiles] = {}
+    tabs: dict[tuple[int, int, int], IntArray] = {}
+    delay_tabs = []
+    sent = [0] * len(ops)  # bytes of the producer's earlier outputs: they leave first
     for e, edge in enumerate(problem.edges):
         ins[edge.dst].append(e)
         outs[edge.src].append(e)
-        for op_id, out in ((edge.src, src_b), (edge.dst, dst_b)):
-            key = (edge.bytes, id(ops[op_id]))
-            if key not in terms:
-                terms[key] = _byte_terms(edge.bytes, ops[op_id].n_cores, problem)
-            out.append(terms[key])
+        a, b = ops[edge.src], ops[edge.dst]
+        sent[edge.src] += edge.bytes
+        n = sent[edge.src] if edge.bytes else 0
+        key = (n, id(a), id(b))  # repeated layers share tables: price each pair once
+        if key not in tabs:
+            if (id(a), id(b)) not in profs:
+                profs[id(a), id(b)] = flow_profiles(a.rects, b.rects)
+            tabs[key] = delay_table(n, profs[id(a), id(b)], len(a.rects), problem.machine)
+        delay_tabs.append(tabs[key])
     return Instance(
         problem=problem, scale=scale, ops=tuple(ops),
         in_edges=tuple(map(tuple, ins)), out_edges=tuple(map(tuple, outs)),
-        src_bytes=tuple(src_b), dst_bytes=tuple(dst_b),
+        delay_tabs=tuple(delay_tabs),
     )
 
 
@@ -195,4 +176,4 @@ def rescale(inst: Instance, scale: int) -> Instance:
                                     hbm=t.hbm, busy=t.busy, work=t.work)
     return Instance(problem=inst.problem, scale=scale, ops=tuple(scaled[id(t)] for t in inst.ops),
                     in_edges=inst.in_edges, out_edges=inst.out_edges,
-                    src_bytes=inst.src_bytes, dst_bytes=inst.dst_bytes)
+                    delay_tabs=inst.delay_tabs)

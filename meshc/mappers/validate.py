@@ -1,7 +1,8 @@
 """Independent checker of a schedule against its problem.
 
-It shares no code with the schedulers: durations, transfer delays and resource usage are
-recomputed here from the rules written in docs/mapper.md. It checks that
+It shares no code with the schedulers: durations and resource usage are recomputed here
+from the rules written in docs/mapper.md; the transfer delay is the hardware layer's
+(meshc.hardware.transfers), the one rule the schedulers and the simulator also ask. It checks that
 
 * every op has one placement on a rectangle of usable cores of its region, lasting at least
   its duration, with exactly its tiles, each inside the op's rectangle and time span;
@@ -20,6 +21,7 @@ import math
 
 import numpy as np
 
+from meshc.hardware.transfers import transfer_cycles
 from meshc.mappers.problem import MappingProblem
 from meshc.mappers.schedule import OpPlacement, Schedule
 
@@ -159,11 +161,8 @@ def _check_dependencies(problem: MappingProblem, s: Schedule) -> list[str]:
             out.append(f"dependency {name} ({e.bytes} B) has no transfer")
             continue
         tr = trs.pop(0)
-        dr = max(0, a.r0 - b.r1, b.r0 - a.r1)  # hops between the bounding boxes
-        dc = max(0, a.c0 - b.c1, b.c0 - a.c1)
-        links = min(len(_rect_cores(a)), len(_rect_cores(b)))
-        serial = math.ceil(e.bytes / (m.link_bytes_per_cycle * links)) if e.bytes else 0
-        need = (dr + dc) * m.router_latency_cycles + serial
+        need = transfer_cycles(e.bytes, a.rect, a.steps, b.rect, b.steps,
+                               m.link_bytes_per_cycle, m.router_latency_cycles)
         if tr.start < a.end:
             out.append(f"transfer {name} leaves at {tr.start}, before its producer ends at "
                        f"{a.end}")

@@ -278,7 +278,7 @@ def _earliest_starts(inst: Instance, plan: Plan, window: set[int], fixed: set[in
             if src in fixed:
                 t = max(t, int(ends[src]) + int(inst.delays(e, int(plan.cand[src])).min()))
             elif src in window:
-                least = max(int(inst.src_bytes[e].min()), int(inst.dst_bytes[e].min()))
+                least = int(inst.delay_tabs[e].min())
                 t = max(t, est[src] + int(inst.ops[src].dur.min())
                         + -(-least // inst.scale))
         est[i] = t

@@ -86,8 +86,9 @@ def data_precision(op: GraphOp, gemm: bool = False) -> str:
     return out
 
 
-def describe(op: GraphOp) -> TileProblem:
-    """The op as a tiling problem (see `_tiling`)."""
+def describe(op: GraphOp, streamed: bool = False) -> TileProblem:
+    """The op as a tiling problem (see `_tiling`); `streamed`: a kv_read whose cache its
+    consumer streams from HBM (kv_consumer), which moves nothing itself."""
     w = op.work()
     if isinstance(op, LinearOp | LmHeadOp):
         x, wt, out = _shape(op.input.type), _shape(op.weight.type), _shape(op.result.type)
@@ -116,7 +117,7 @@ def describe(op: GraphOp) -> TileProblem:
         return TileProblem(GEMM, m=rows, n=width, k=-(-w.macs // (rows * width)), a_bits=bits,
                            b_bits=bits, out_bits=_bits(op.results[0].type), macs=w.macs,
                            vector_ops=w.vector_ops)
-    return _rows(op)
+    return _rows(op, streamed)
 
 
 def _attention(op: AttentionOp) -> TileProblem:
@@ -157,8 +158,9 @@ def _moe(op: MoeOp) -> TileProblem:
                        vector_ops=w.vector_ops, transcendental_ops=w.transcendental_ops)
 
 
-def _rows(op: GraphOp) -> TileProblem:
-    """Vector and memory ops: rows x width of the result (of `new` for kv_append)."""
+def _rows(op: GraphOp, streamed: bool = False) -> TileProblem:
+    """Vector and memory ops: rows x width of the result (of `new` for kv_append); a
+    streamed kv_read moves no bytes (its consumer reads the cache from HBM)."""
     w = op.work()
     res = op.new.type if isinstance(op, KvAppendOp) else op.results[0].type
     shape = _shape(res)
@@ -169,17 +171,34 @@ def _rows(op: GraphOp) -> TileProblem:
     in_bytes = w.kv_read_bytes if isinstance(op, KvReadOp) else w.in_bytes
     if not memory:
         in_bytes -= params
+    out_bytes = w.out_bytes
+    if streamed:
+        in_bytes = out_bytes = 0
     return TileProblem(MEMORY if memory else VECTOR, m=rows, n=width,
                        a_bits=_bits(res), out_bits=_bits(res), in_bytes=in_bytes,
-                       out_bytes=w.out_bytes, weight_bytes=0 if memory else params,
+                       out_bytes=out_bytes, weight_bytes=0 if memory else params,
                        vector_ops=w.vector_ops, transcendental_ops=w.transcendental_ops,
                        split_n=not isinstance(op, REDUCTIONS))
+
+
+def kv_consumer(op: KvReadOp) -> GraphOp | None:
+    """The op that uses the cache `op` reads (through the kv_append that extends it), if
+    it is its only use and a compute op (attention): that op streams the cache from HBM
+    as it runs, so its HBM read is charged there, not to a kv_read it would wait for."""
+    v: SSAValue = op.result
+    while (user := v.get_user_of_unique_use()) is not None:
+        if isinstance(user, KvAppendOp) and user.past is v:
+            v = user.result
+            continue
+        return user if isinstance(user, GraphOp) and not isinstance(user, MEMORY_OPS) else None
+    return None
 
 
 def hbm_bytes(op: GraphOp, residency: dict[WeightOp, str], has_hbm: bool) -> tuple[int, int]:
     """(read, write) HBM bytes of one execution of `op`: its weights that live in HBM,
     streamed once (only the gathered rows of an embedding table, only the active experts of
-    a MoE), the KV cache read (kv_read) and written (kv_append). Zero without HBM."""
+    a MoE), the KV cache read (kv_read; tile-grain moves it to kv_consumer) and written
+    (kv_append). Zero without HBM."""
     if not has_hbm:
         return 0, 0
     w = op.work()

@@ -90,7 +90,7 @@ class CoreCost(Protocol):
     """Cycles of one tile on one core type, vectorised over candidate tiles."""
 
     def cycles(self, kind: str, tm: Arr, tn: Arr, tk: Arr, vector_ops: Arr,
-               transcendental_ops: Arr, moved_bytes: Arr) -> Arr: ...
+               transcendental_ops: Arr, moved_bytes: Arr, weight_bytes: Arr) -> Arr: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -101,9 +101,9 @@ class HwCoreCost:
     precision: str
 
     def cycles(self, kind: str, tm: Arr, tn: Arr, tk: Arr, vector_ops: Arr,
-               transcendental_ops: Arr, moved_bytes: Arr) -> Arr:
+               transcendental_ops: Arr, moved_bytes: Arr, weight_bytes: Arr) -> Arr:
         return tile_cycles_array(kind, self.core, self.precision, tm, tn, tk, vector_ops,
-                                 transcendental_ops, moved_bytes)
+                                 transcendental_ops, moved_bytes, weight_bytes)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -268,7 +268,8 @@ def choose(p: TileProblem, t: Target, grain: int | None = None) -> Tiling:
     s = {k: v[fits] for k, v in c.items()}
     moved = s["in_bytes"] + s["weight_bytes"] + s["out_bytes"]
     cyc = np.max([cost.cycles(p.kind, s["tm"], s["tn"], s["tk"], s["vector_ops"],
-                              s["transcendental_ops"], moved) for cost in t.costs], axis=0)
+                              s["transcendental_ops"], moved, s["weight_bytes"])
+                  for cost in t.costs], axis=0)
     est = _cdiv(s["n_tiles"], t.n_cores) * cyc
     if t.link_bytes_per_cycle > 0:
         noc = np.ceil(s["n_tiles"] * moved / (t.n_cores * t.link_bytes_per_cycle)).astype(np.int64)

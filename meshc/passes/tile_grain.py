@@ -15,7 +15,7 @@ from meshc import limits
 from meshc.errors import MeshcError
 from meshc.hardware import Hardware
 from meshc.hardware.precision import wider_of
-from meshc.ir.graph import GenericOp, GraphOp, WeightOp
+from meshc.ir.graph import GenericOp, GraphOp, KvReadOp, WeightOp
 from meshc.ir.tile import ComputeOp, TileKind, TileKindAttr, int_array
 from meshc.passes._common import (
     Core,
@@ -32,7 +32,7 @@ from meshc.passes._common import (
     unique_weights,
     weight_bytes,
 )
-from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes
+from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes, kv_consumer
 from meshc.passes._tiling import (
     GEMM,
     HwCoreCost,
@@ -114,6 +114,7 @@ class _Tiler:
         self.tilings: dict[tuple[TileProblem, str, str], Tiling] = {}
         self.props: dict[tuple[TileProblem, str, str], dict[str, Attribute]] = {}
         self.strings: dict[str, StringAttr] = {}
+        self.kv_stream: dict[GraphOp, int] = {}  # KV cache bytes its consumer streams
 
     def run(self) -> None:
         for f in functions(self.module):
@@ -142,7 +143,8 @@ class _Tiler:
         if region not in self.regions:
             fail(f"tile-grain: {op_where(op)} is in region '{region}', which meshc.regions "
                  f"does not define ({', '.join(sorted(self.regions))})")
-        problem = describe(op)
+        stream_to = kv_consumer(op) if self.has_hbm and isinstance(op, KvReadOp) else None
+        problem = describe(op, streamed=stream_to is not None)
         precision = self._precision(op, problem, region)
         key = (problem, region, precision)
         if key not in self.tilings:
@@ -154,6 +156,10 @@ class _Tiler:
                 fail(f"tile-grain: {label}: no tile of {op_where(op)} fits a core of region "
                      f"'{region}' ({self.hw.name}): {e}")
         read, write = hbm_bytes(op, self.residency, self.has_hbm)
+        if stream_to is not None:  # the consumer reads the cache as it goes
+            self.kv_stream[stream_to] = self.kv_stream.get(stream_to, 0) + read
+            read = 0
+        read += self.kv_stream.pop(op, 0)
         shared = self._props(key, problem.kind)
         props = {"source": self._str(op.name), "label": StringAttr(label),
                  "kind": shared["kind"], "layer": op.layer, "block": op.block, **shared,

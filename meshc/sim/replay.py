@@ -7,14 +7,18 @@ placement and per-core order and recomputes the times with what the mapper abstr
   type's own clock (meshc.hardware.clocks), and seconds are NoC cycles / NoC clock;
 * compute: each core of an op's rectangle runs its share of the tiles (round-robin:
   meshc.hardware.spread) back to back, at the per-core cost model's cycles per tile;
-* HBM: every attach core of a stack is a port (meshc.hardware.ports); an op's HBM bytes
-  are interleaved over every port in proportion to its bandwidth; each port is a FIFO.
-  An op streams its weights and KV cache while it computes (from its start), as the
-  mapper assumes; it ends when both its compute and its stream are done;
-* NoC: a dependency's bytes travel as up to `MAX_FLOWS` parallel XY-routed flows between
+* off chip: every attach core of a stack is a port (meshc.hardware.ports); off-chip bytes
+  interleave over every port in proportion to its bandwidth; each port is a FIFO
+  (sim/offchip.py). An op streams its weights and KV cache while it computes (from its
+  start), as the mapper assumes; so are the phase's inputs it reads and the phase outputs
+  it writes; it ends when its compute and its streams are done;
+* memory: every value has a home (sim/memory.py): resident weights on their cores, an op's
+  output in its producers' SRAM until its last consumer ends; when a core is full, values
+  go off chip and their consumers read them back from there (timed and charged);
+* NoC: a dependency's bytes travel as up to `transfers.MAX_FLOWS` parallel XY-routed flows between
   the two rectangles; each link serves flows in time order at its bandwidth (a flow books
   its serialisation time on every link of its path, in that link's idle time from the
-  producer's end on), plus the router latency per hop;
+  producer's end on, booked when the consumer is placed), plus the router latency per hop;
 * energy: each op's levels by hardware/tile_energy.py, the rule `meshc hw cost` uses (MACs,
   per-PE registers, SRAM with each fold's re-reads, HBM reads and writes), its vector and
   transcendental ops, NoC byte-hops (HBM bytes included, from each port to the op's
@@ -23,7 +27,6 @@ placement and per-core order and recomputes the times with what the mapper abstr
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from collections import defaultdict
 from collections.abc import Sequence
@@ -33,13 +36,18 @@ from meshc.hardware import Hardware
 from meshc.hardware.clocks import tile_noc_cycles
 from meshc.hardware.cost import gemm_sram_traffic, static_energy_pj
 from meshc.hardware.model import CoreType
-from meshc.hardware.ports import hbm_ports, hops, nearest_core
 from meshc.hardware.spread import tiles_per_core
 from meshc.hardware.tile_energy import components, gemm_energy_by_level, stream_energy_by_level
+from meshc.hardware.transfers import flows, xy_route
 from meshc.result import HbmRecord, OpRecord, TransferRecord
+from meshc.sim.memory import Memory, Value, resident_bytes
 from meshc.sim.model import SimEdge, SimOp
+from meshc.sim.offchip import Ports
+from meshc.sim.timeline import Timeline
 
-MAX_FLOWS = 8
+__all__ = ["SimResult", "simulate"]
+
+MOVED = ("spill_write_bytes", "spill_read_bytes", "input_read_bytes", "output_write_bytes")
 
 Core = tuple[int, int]
 
@@ -54,71 +62,6 @@ class SimResult:
     energy_by_op_class_pj: dict[str, float]
     core_busy_s: dict[str, float]
     sram_peak_bytes: dict[str, int]
-
-
-class Timeline:
-    """The busy intervals of one HBM port or NoC link; a booking fills idle time from its
-    start on, so requests are served in time order whatever order they are replayed in."""
-
-    def __init__(self) -> None:
-        self.busy: list[tuple[float, float]] = []  # sorted, disjoint
-
-    def reserve(self, start: float, duration: float) -> tuple[float, float]:
-        """Books `duration` of port time from `start` on; returns (first, last) instants."""
-        if duration <= 0:
-            return start, start
-        i = bisect.bisect_left(self.busy, (start, start))
-        if i and self.busy[i - 1][1] > start:
-            i -= 1
-        lo = max(i - 1, 0)  # the pieces may touch the interval before the first one passed
-        t, left, first = start, duration, None
-        pieces: list[tuple[float, float]] = []
-        while left > 0:
-            nxt = self.busy[i][0] if i < len(self.busy) else float("inf")
-            if i < len(self.busy) and self.busy[i][0] <= t:
-                t = max(t, self.busy[i][1])
-                i += 1
-                continue
-            take = min(left, nxt - t)
-            if take > 0:
-                pieces.append((t, t + take))
-                first = t if first is None else first
-                left -= take
-                t += take
-        hi = min(i + 1, len(self.busy))  # ... and the one after the last
-        self.busy[lo:hi] = _merged(sorted(self.busy[lo:hi] + pieces))
-        return (first if first is not None else start), t
-
-
-def _merged(busy: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Sorted intervals with the overlapping and touching ones joined."""
-    out: list[tuple[float, float]] = []
-    for a, b in busy:
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def xy_route(src: Core, dst: Core) -> list[tuple[Core, Core]]:
-    """Links crossed from src to dst: along the row first (X), then the column (Y)."""
-    links = []
-    r, c = src
-    while c != dst[1]:
-        nc = c + (1 if dst[1] > c else -1)
-        links.append(((r, c), (r, nc)))
-        c = nc
-    while r != dst[0]:
-        nr = r + (1 if dst[0] > r else -1)
-        links.append(((r, c), (nr, c)))
-        r = nr
-    return links
-
-
-def _spread(cores: Sequence[Core], k: int) -> list[Core]:
-    """k cores evenly spaced over a row-major core list."""
-    return [cores[(i * len(cores)) // k] for i in range(k)]
 
 
 def _order(ops: Sequence[SimOp], edges: Sequence[SimEdge]) -> list[int]:
@@ -145,99 +88,180 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> Si
     clock = hw.noc.clock_hz
     link_bw = hw.noc.link_bytes_per_cycle
     router = hw.noc.router_latency_cycles
-    ports = [(p.core, p.bytes_per_s / clock) for p in hbm_ports(hw)]  # bytes/cycle
-    total_bw = sum(bw for _, bw in ports)
+    port = Ports(hw)
+    mem = Memory(capacity={(r, c): hw.core_types[t].sram_bytes for r, c, t in hw.cores},
+                 resident=resident_bytes(ops),
+                 planned_start=[float(op.planned_start_cycles) for op in ops],
+                 offchip=bool(port.ports))
 
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
-    sram_peak: dict[Core, int] = defaultdict(int)
     links: dict[tuple[Core, Core], Timeline] = defaultdict(Timeline)
-    port_time = [Timeline() for _ in ports]
-    arrival: dict[int, float] = {}  # edge index -> data arrival (cycles)
     in_edges: dict[int, list[int]] = defaultdict(list)
-    out_edges: dict[int, list[int]] = defaultdict(list)
+    succ: dict[int, set[int]] = defaultdict(set)
     for k, e in enumerate(edges):
         in_edges[e.dst].append(k)
-        out_edges[e.src].append(k)
+        succ[e.src].add(e.dst)
 
-    records: dict[int, OpRecord] = {}
+    times: dict[int, tuple[float, float, float]] = {}  # op -> start, end, compute
+    parts: dict[int, dict[str, float]] = {}
+    moved: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(MOVED, 0))
+    spill_pj: dict[int, float] = defaultdict(float)
+    copy_at: dict[int, float] = {}  # op -> when its output's off-chip copy is complete
     transfers: list[TransferRecord] = []
-    hbm_records: list[HbmRecord] = []
-    ledger = dict.fromkeys(("mac", "reg", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
-    by_class: dict[str, float] = defaultdict(float)
-    span_end = 0.0
+
+    def charge(i: int, read: int, write: int, noc_pj: float, spill: bool) -> None:
+        """Off-chip bytes that are not the op's own streams: SRAM, HBM and NoC energy."""
+        core = hw.core_types[hw.core_type_at(*ops[i].cores[0])]
+        lv = components(stream_energy_by_level(0, 0, core, hw, offchip_read_bytes=read,
+                                               offchip_write_bytes=write))
+        lv["noc"] = noc_pj
+        for key, v in lv.items():
+            parts[i][key] = parts[i].get(key, 0.0) + float(v)
+        if spill:
+            spill_pj[i] += float(sum(lv.values()))
+
+    def spill(v: int) -> float:
+        """Sends value v off chip (written from its producer's end on, in the ports' idle
+        time) unless no consumer needs it any more; returns when its room is free."""
+        val = mem.values[v]
+        if not val.consumers:
+            return val.read_until  # read by consumers still running, then freed
+        if v not in copy_at:
+            copy_at[v], pj = port.stream(ops[v], val.since, 0, val.bytes, "spill")
+            moved[v]["spill_write_bytes"] += val.bytes
+            charge(v, 0, val.bytes, pj, True)
+        mem.spill(v, copy_at[v])
+        return max(copy_at[v], val.read_until)
 
     for i in _order(ops, edges):
         op = ops[i]
         cores = op.cores
-        ready = max((arrival[k] for k in in_edges[i]), default=0.0)
-        start = max([ready] + [core_free[c] for c in cores])
+        parts[i] = {}
         # compute: round-robin tiles, each core back to back
         per_core = tiles_per_core(op.n_tiles, len(cores))
+        used = [c for n, c in zip(per_core, cores, strict=True) if n]
         type_of = {c: hw.core_type_at(*c) for c in set(cores)}
         by_type = {t: tile_noc_cycles(op, hw.core_types[t], hw) for t in set(type_of.values())}
         cyc = {c: by_type[t] for c, t in type_of.items()}
         compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
+        # room for the tiles' working set, then the inputs: over the NoC from their home,
+        # or back from off chip when they were spilled
+        t0 = max(core_free[c] for c in cores)
+        inputs = {edges[k].src for k in in_edges[i]}
+        wait = t0
+        for c in used:
+            for v in mem.victims(c, t0, op.tile_work["sram_bytes"], inputs):
+                wait = max(wait, spill(v))
+        ready, reload, reload_from, noc_pj = wait, 0, 0.0, 0.0
+        for k in in_edges[i]:
+            e = edges[k]
+            done = times[e.src][1]
+            copy = mem.is_spilled(e.src)
+            if copy is None:
+                done, pj, recs = _transfer(ops[e.src], op, e.bytes, done, links, link_bw, router,
+                                           hw.noc.pj_per_byte_hop, clock)
+                noc_pj += pj
+                transfers.extend(recs)
+            else:
+                reload += e.bytes
+                reload_from = max(reload_from, copy)
+            ready = max(ready, done)
+        start = ready
         end = start + compute
-        noc_pj = 0.0
-        # HBM: interleaved over all ports, streamed from the op's start; each port's share
-        # enters the rectangle at its core nearest to the port
-        hbm_bytes = op.hbm_read_bytes + op.hbm_write_bytes
-        if hbm_bytes and ports:
-            for p, (port, bw) in enumerate(ports):
-                share = hbm_bytes * bw / total_bw  # addresses interleave by bandwidth
-                s, done = port_time[p].reserve(start, share / bw)
-                end = max(end, done)
-                noc_pj += (share * hops(port, nearest_core(op.rect, op.step, port))
-                           * hw.noc.pj_per_byte_hop)
-                hbm_records.append(HbmRecord(
-                    op=op.name, port=port,
-                    read_bytes=round(op.hbm_read_bytes * bw / total_bw),
-                    write_bytes=round(op.hbm_write_bytes * bw / total_bw),
-                    start_s=s / clock, end_s=done / clock))
+        # off chip: weights and KV streamed while computing, the phase's inputs read and
+        # its outputs written, spilled inputs read back (once their copy is complete)
+        io_r = op.arg_read_bytes if port.ports else 0
+        io_w = op.out_bytes if op.is_output and port.ports else 0
+        done, pj = port.stream(op, start, op.hbm_read_bytes + io_r, op.hbm_write_bytes + io_w)
+        end, noc_pj = max(end, done), noc_pj + pj
+        if io_w or op.offchip_copy:
+            copy_at[i] = done  # spilling it later costs no write
+        if reload:
+            done, pj = port.stream(op, max(start, reload_from), reload, 0, "reload")
+            end = max(end, done)
+            charge(i, reload, 0, pj, True)
+        for v in inputs:
+            mem.read(v, i, start + compute)
+        # room for the output on its producers: it stays, or others leave, or it streams out
+        share = {c: op.out_bytes * n // op.n_tiles
+                 for n, c in zip(per_core, cores, strict=True) if n}
+        mem.announce(i, succ[i])
+        streamed = False
+        for c in used:
+            own = None if streamed else (i, share[c])
+            for v in mem.victims(c, end, share[c] if own else 0, set(), own):
+                if v < 0:
+                    streamed = True
+                else:
+                    end = max(end, spill(v))
+        if streamed:
+            mem.discard(i)
+            if i not in copy_at:
+                copy_at[i], pj = port.stream(op, start, 0, op.out_bytes, "spill")
+                end = max(end, copy_at[i])
+                moved[i]["spill_write_bytes"] += op.out_bytes
+                charge(i, 0, op.out_bytes, pj, True)
+        else:
+            mem.home(i, share, end)
+        if streamed and succ[i]:
+            mem.values[i] = Value(op=i, share=share, since=end, consumers=set(succ[i]),
+                                  spilled_at=copy_at[i])
         for n, c in zip(per_core, cores, strict=True):
             core_busy[c] += n * cyc[c]
             core_free[c] = end
-            sram_peak[c] = max(sram_peak[c], op.tile_work["sram_bytes"] if n else 0)
-        span_end = max(span_end, end)
-        # outgoing data: flows from this rectangle to each consumer's rectangle
-        for k in out_edges[i]:
-            e = edges[k]
-            dst = ops[e.dst]
-            arrival[k], pj, recs = _transfer(op, dst, e.bytes, end, links, link_bw, router,
-                                             hw.noc.pj_per_byte_hop, clock)
-            noc_pj += pj
-            transfers.extend(recs)
+            if n:
+                mem.working_set(c, start, end, op.tile_work["sram_bytes"])
+        times[i] = (start, end, compute)
+        moved[i]["spill_read_bytes"] += reload
+        moved[i]["input_read_bytes"] += io_r
+        moved[i]["output_write_bytes"] += io_w
         core0 = hw.core_types[hw.core_type_at(*cores[0])]
-        parts = _op_energy(op, core0, hw)
-        parts["noc"] = noc_pj
-        for key, v in parts.items():
-            ledger[key] += v
-            by_class[op.op_class] += v
-        records[i] = OpRecord(
-            name=op.name, op_class=op.op_class, kind=op.kind, layer=op.layer, block=op.block,
-            region=op.region, precision=op.precision, n_tiles=op.n_tiles,
-            tile_shape=op.tile_shape, macs=_real_macs(op), padded_macs=op.padded_macs,
-            vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
-            sram_bytes=_sram_bytes(op, core0), hbm_read_bytes=op.hbm_read_bytes,
-            hbm_write_bytes=op.hbm_write_bytes, rect=op.rect, step=op.step,
-            planned_start_s=op.planned_start_cycles / clock,
-            planned_end_s=op.planned_end_cycles / clock, start_s=start / clock,
-            end_s=end / clock, compute_s=compute / clock,
-            energy_pj={k: round(v, 6) for k, v in sorted(parts.items())})
+        energy = _op_energy(op, core0, hw, io_r, io_w)
+        energy["noc"] = noc_pj
+        for key, v in energy.items():
+            parts[i][key] = parts[i].get(key, 0.0) + v
 
+    span_end = max((t[1] for t in times.values()), default=0.0)
     latency = span_end / clock
+    ledger = dict.fromkeys(("mac", "reg", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
+    by_class: dict[str, float] = defaultdict(float)
+    for i, p in parts.items():
+        for key, v in p.items():
+            ledger[key] += v
+            by_class[ops[i].op_class] += v
     ledger["static"] = float(static_energy_pj(latency, len(hw.cores), hw))
+    peaks = mem.peaks()
     return SimResult(
         latency_s=latency,
-        ops=tuple(records[i] for i in range(len(ops))),
+        ops=tuple(_record(ops[i], times[i], parts[i], moved[i], spill_pj[i], hw)
+                  for i in range(len(ops))),
         transfers=tuple(transfers),
-        hbm=tuple(hbm_records),
+        hbm=tuple(port.records),
         energy_breakdown_pj=dict(sorted(ledger.items())),
         energy_by_op_class_pj=dict(sorted(by_class.items())),
         core_busy_s={f"{r},{c}": core_busy[(r, c)] / clock for r, c, _ in hw.cores},
-        sram_peak_bytes={f"{r},{c}": sram_peak[(r, c)] for r, c, _ in hw.cores},
+        sram_peak_bytes={f"{r},{c}": peaks[(r, c)] for r, c, _ in hw.cores},
     )
+
+
+def _record(op: SimOp, times: tuple[float, float, float], parts: dict[str, float],
+            moved: dict[str, int], spill_pj: float, hw: Hardware) -> OpRecord:
+    clock = hw.noc.clock_hz
+    start, end, compute = times
+    core0 = hw.core_types[hw.core_type_at(*op.cores[0])]
+    return OpRecord(
+        name=op.name, op_class=op.op_class, kind=op.kind, layer=op.layer, block=op.block,
+        region=op.region, precision=op.precision, n_tiles=op.n_tiles,
+        tile_shape=op.tile_shape, macs=_real_macs(op), padded_macs=op.padded_macs,
+        vector_ops=op.total("vector_ops"), transcendental_ops=op.total("transcendental_ops"),
+        sram_bytes=_sram_bytes(op, core0) + sum(moved.values()),
+        hbm_read_bytes=op.hbm_read_bytes, hbm_write_bytes=op.hbm_write_bytes, rect=op.rect,
+        step=op.step, planned_start_s=op.planned_start_cycles / clock,
+        planned_end_s=op.planned_end_cycles / clock, start_s=start / clock,
+        end_s=end / clock, compute_s=compute / clock,
+        energy_pj={k: round(v, 6) for k, v in sorted(parts.items())},
+        **moved, spill_energy_pj=round(spill_pj, 6))
 
 
 def _sram_bytes(op: SimOp, core: CoreType) -> int:
@@ -260,21 +284,24 @@ def _real_macs(op: SimOp) -> int:
     return op.total("macs") - op.padded_macs
 
 
-def _op_energy(op: SimOp, core: CoreType, hw: Hardware) -> dict[str, float]:
+def _op_energy(op: SimOp, core: CoreType, hw: Hardware, io_read: int = 0,
+               io_write: int = 0) -> dict[str, float]:
     """The op's energy by component: tile_energy's levels (mac, reg, sram, hbm; MACs without
-    padding, at the precision the core executes) on the core type of its first core, plus
-    its vector and transcendental ops."""
+    padding, at the precision the core executes) on the core type of its first core, with
+    the phase inputs it reads and the phase output it writes off chip, plus its vector and
+    transcendental ops."""
+    off_r, off_w = op.hbm_read_bytes + io_read, op.hbm_write_bytes + io_write
     if op.kind == "gemm" and core.can_gemm:
         m, n, k = op.tile_shape
         levels = gemm_energy_by_level(m, k, n, core, op.precision, hw, tiles=op.n_tiles,
-                                      macs=_real_macs(op), offchip_read_bytes=op.hbm_read_bytes,
-                                      offchip_write_bytes=op.hbm_write_bytes)
+                                      macs=_real_macs(op), offchip_read_bytes=off_r,
+                                      offchip_write_bytes=off_w)
     else:
         w = op.tile_work
         levels = stream_energy_by_level((w["in_bytes"] + w["weight_bytes"]) * op.n_tiles,
                                         w["out_bytes"] * op.n_tiles, core, hw,
-                                        offchip_read_bytes=op.hbm_read_bytes,
-                                        offchip_write_bytes=op.hbm_write_bytes)
+                                        offchip_read_bytes=off_r,
+                                        offchip_write_bytes=off_w)
     e = hw.energy
     return {k: float(v) for k, v in components(levels).items()} | {
         "vector": op.total("vector_ops") * e.vector_pj_per_op,
@@ -288,12 +315,12 @@ def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
     """Moves n_bytes from src's rectangle to dst's; returns (arrival, energy, records)."""
     if n_bytes <= 0:
         return ready, 0.0, []
-    k = min(len(src.cores), len(dst.cores), MAX_FLOWS)
-    share = n_bytes / k
+    pairs = flows(src.rect, src.step, dst.rect, dst.step)  # the mapper prices the same flows
+    share = n_bytes / len(pairs)
     arrival = ready
     pj = 0.0
     recs = []
-    for a, b in zip(_spread(src.cores, k), _spread(dst.cores, k), strict=True):
+    for a, b in pairs:
         path = xy_route(a, b)
         if not path:
             continue  # same core: the data is already in its SRAM

@@ -14,7 +14,7 @@ from meshc.driver import CompileOptions, compile_model
 from meshc.frontends import ModelRequest
 from meshc.frontends.transformer import Shape
 from meshc.hardware import load_hardware
-from meshc.result import ENERGY_COMPONENTS, CompileResult
+from meshc.result import ENERGY_COMPONENTS, CompileResult, OpRecord
 
 HEFT = CompileOptions(mapper="heft")
 
@@ -31,6 +31,14 @@ def gpt2_small(hw: str) -> CompileResult:
     return compile_model(req, hw, HEFT)
 
 
+def _streamed_bytes(o: OpRecord) -> int:
+    """The off-chip bytes an op streams while it computes: weights and KV, the phase's
+    inputs and outputs, spilled inputs read back (not its spilled output: that may be
+    written when a later op needs the room)."""
+    return (o.hbm_read_bytes + o.hbm_write_bytes + o.input_read_bytes + o.output_write_bytes
+            + o.spill_read_bytes)
+
+
 @pytest.mark.parametrize("hw", ["mesh-1x1", "mesh-2x2", "mesh-4x4"])
 def test_ledger_sums_and_latency_above_lower_bound(hw: str) -> None:
     for p in gpt2_small(hw).phases:
@@ -44,13 +52,15 @@ def test_ledger_sums_and_latency_above_lower_bound(hw: str) -> None:
 
 
 def test_one_core_is_the_sum_of_its_op_costs() -> None:
-    """On one core nothing overlaps but HBM prefetch: latency lies between the sum of the
-    compute times and the sum of max(compute, HBM time) of every op."""
+    """On one core nothing overlaps but off-chip streams: latency lies between the sum of
+    the compute times and the sum of max(compute, streaming time) of every op plus the
+    time to write its spilled output."""
     hw = load_hardware("mesh-1x1")
     bw = sum(s.bytes_per_s for s in hw.hbm_stacks)
     for p in gpt2_small("mesh-1x1").phases:
         compute = sum(o.compute_s for o in p.ops)
-        serial = sum(max(o.compute_s, (o.hbm_read_bytes + o.hbm_write_bytes) / bw) for o in p.ops)
+        serial = sum(max(o.compute_s, _streamed_bytes(o) / bw) + o.spill_write_bytes / bw
+                     for o in p.ops)
         assert not p.transfers  # one core: data never leaves its SRAM
         assert compute * (1 - 1e-9) <= p.latency_s <= serial * (1 + 1e-6)
 
@@ -65,7 +75,9 @@ def test_llama8b_decode_is_hbm_bound_and_prefill_compute_bound() -> None:
     hbm_time = weight_bytes / hw.hbm_bytes_per_s
     assert 1.0 <= decode.latency_s / hbm_time <= 1.3
     macs_time = prefill.macs * 2 / hw.peak_flops("bf16")
-    assert 1.0 <= prefill.latency_s / macs_time <= 2.0
+    # 2,048 tokens of activations do not fit 2 x 64 MB of SRAM: ~8 GB spill off chip and
+    # come back, ~7% of the latency
+    assert 1.0 <= prefill.latency_s / macs_time <= 2.2
 
 
 def test_decode_tokens_are_dearer_and_compute_idles() -> None:

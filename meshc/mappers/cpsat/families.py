@@ -2,12 +2,11 @@
 
 * no_overlap: one NoOverlap per core over the intervals of every candidate rectangle
   containing that core, plus the fixed context's intervals on it.
-* precedence: for each dependency into a free op,
-  scale * (s_dst - e_src) >= router_latency * (dr + dc) + bw, with
-  dr >= r0_a - r1_b, dr >= r0_b - r1_a (dr >= 0), likewise dc on columns, and bw at least the
-  byte term of each end (ceil(bytes / (link * cores))). Since the delay is only a lower bound
-  on s_dst, these inequalities are exact: the rectangle distance max(0, .) + max(0, .) and
-  the byte term over the smaller rectangle, with no per-pair literals.
+* precedence: for each dependency into a free op, scale * (s_dst - e_src) >= delay, the
+  transfer delay of the chosen pair of rectangles (instance.delay_tabs). With the producer
+  fixed, delay is linear in the consumer's literals; with both free, a variable d above the
+  least delay of each row and column (linear) and above each larger pair's delay when both
+  literals hold. Since the delay is only a lower bound on s_dst, this is exact.
 * hbm: one cumulative over all intervals that stream HBM, demand = the op's share.
 * area: redundant cumulatives, one per core pool (the mesh and each region), demand = the
   rectangle's cores inside the pool; they give the LP the work bound.
@@ -17,11 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from meshc.mappers.costs import HBM_SHARES
 from meshc.mappers.cpsat.model import WindowModel
-from meshc.mappers.rects import Rect
 
 
 def _intervals_by_core(wm: WindowModel) -> dict[int, list[cp_model.IntervalVar]]:
@@ -43,40 +42,37 @@ def add_no_overlap(wm: WindowModel) -> None:
             wm.model.add_no_overlap(ivs)
 
 
-def _rect(wm: WindowModel, i: int) -> Rect:
-    return wm.inst.ops[i].rects[int(wm.incumbent.cand[i])]
-
-
 def add_precedence(wm: WindowModel) -> None:
     inst, m = wm.inst, wm.model
-    machine = inst.problem.machine
-    lat = machine.router_latency_cycles
     for e, edge in enumerate(inst.problem.edges):
         a, b = edge.src, edge.dst
         if b not in wm.free:
             continue
         assert a in wm.free or a in wm.spec.fixed, "a window op depends on a re-timed op"
-        ra, rb = _rect(wm, a), _rect(wm, b)
-        delay: list[cp_model.LinearExprT] = []
-        if lat > 0:
-            for name, (lo, hi), span in (("dr", (0, 2), machine.rows), ("dc", (1, 3),
-                                                                       machine.cols)):
-                d = m.new_int_var(0, span - 1, f"{name}{e}")
-                m.add(d >= wm.geom(a, lo) - wm.geom(b, hi))
-                m.add(d >= wm.geom(b, lo) - wm.geom(a, hi))
-                ga, gb = ra.as_tuple(), rb.as_tuple()
-                wm.hints.append((d, max(0, ga[lo] - gb[hi], gb[lo] - ga[hi])))
-                delay.append(lat * d)
-        if edge.bytes:
-            ts = [int(v) for v in inst.src_bytes[e]]
-            td = [int(v) for v in inst.dst_bytes[e]]
-            bw = m.new_int_var(max(min(ts), min(td)), max(ts + td), f"bw{e}")
-            m.add(bw >= wm.by_candidate(a, ts))
-            m.add(bw >= wm.by_candidate(b, td))
-            wm.hints.append((bw, max(ts[int(wm.incumbent.cand[a])],
-                                     td[int(wm.incumbent.cand[b])])))
-            delay.append(bw)
-        m.add(inst.scale * (wm.start(b) - wm.end(a)) >= sum(delay))
+        tab = inst.delay_tabs[e]
+        if a not in wm.free:  # one row of the table: exact as a linear expression
+            row = tab[int(wm.incumbent.cand[a])]
+            delay: cp_model.LinearExprT = wm.by_candidate(b, [int(v) for v in row])
+        else:
+            delay = _pair_delay(wm, e, tab)
+        m.add(inst.scale * (wm.start(b) - wm.end(a)) >= delay)
+
+
+def _pair_delay(wm: WindowModel, e: int, tab: np.ndarray) -> cp_model.IntVar:
+    """A variable at least the delay of the chosen (src, dst) pair: above each row's and
+    column's least value by linear terms, above the rest pair by pair (enforced by both
+    candidates' literals); exact, since the delay only bounds the consumer's start."""
+    edge = wm.inst.problem.edges[e]
+    lits_a, lits_b = wm.free[edge.src].lits, wm.free[edge.dst].lits
+    d = wm.model.new_int_var(int(tab.min()), int(tab.max()), f"d{e}")
+    row, col = tab.min(axis=1), tab.min(axis=0)
+    wm.model.add(d >= wm.by_candidate(edge.src, [int(v) for v in row]))
+    wm.model.add(d >= wm.by_candidate(edge.dst, [int(v) for v in col]))
+    floor = np.maximum(row[:, None], col[None, :])
+    for i, j in zip(*np.nonzero(tab > floor), strict=True):
+        wm.model.add(d >= int(tab[i, j])).only_enforce_if([lits_a[i], lits_b[j]])
+    wm.hints.append((d, int(tab[wm.incumbent.cand[edge.src], wm.incumbent.cand[edge.dst]])))
+    return d
 
 
 def _cumulative(wm: WindowModel, demand: Callable[[int, int], int], capacity: int) -> None:

@@ -60,14 +60,16 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // G64:      %2 = tile.compute memory "tfm.embedding"(%0, %1) {label = "decode.other.embedding0", layer = -1 : i64, block = #tfm<block other>, region = "shared", precision = "bf16", grid = array<i64: 1, 1, 1>, tile_shape = array<i64: 1, 128, 1>, tile_work = array<i64: 0, 0, 0, 260, 0, 256, 1032>, padded_macs = 0 : i64, hbm_read_bytes = 256 : i64, hbm_write_bytes = 0 : i64} : (tensor<1x1xi32>, tensor<256x128xbf16>) -> tensor<1x1x128xbf16>
 // G64-NEXT: %3 = tfm.weight "L0.attn_norm.weight" layer 0 attention : tensor<128xbf16>
 // G64:      %6 = tile.compute gemm "tfm.linear"(%4, %5) {label = "decode.L0.attention.q", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 1, 2, 2>, tile_shape = array<i64: 1, 64, 64>, tile_work = array<i64: 4096, 0, 0, 128, 8192, 128, 17152>, padded_macs = 0 : i64, hbm_read_bytes = 32768 : i64, hbm_write_bytes = 0 : i64} : (tensor<1x1x128xbf16>, tensor<128x128xbf16>) -> tensor<1x1x128xbf16>
-// The KV cache: 16 x 64 x 2 = 2,048 B read, one 64-wide row of 128 B appended.
-// G64:      %13 = tile.compute memory "tfm.kv_read"() {label = "decode.L0.attention.kv_read.k", {{.*}} hbm_read_bytes = 2048 : i64, hbm_write_bytes = 0 : i64} : () -> tensor<1x16x64xbf16>
+// The KV cache: 16 x 64 x 2 = 2,048 B per cache, read by the attention that streams it
+// (kv_read moves nothing itself); one 64-wide row of 128 B appended.
+// G64:      %13 = tile.compute memory "tfm.kv_read"() {label = "decode.L0.attention.kv_read.k", {{.*}} tile_work = array<i64: 0, 0, 0, 0, 0, 0, 0>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 0 : i64} : () -> tensor<1x16x64xbf16>
 // G64-NEXT: %14 = tile.compute memory "tfm.kv_append"(%12, %13) {label = "decode.L0.attention.kv_append.k", {{.*}} tile_work = array<i64: 0, 0, 0, 128, 0, 0, 256>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 128 : i64}
 // Attention: 2 KV-head groups of 2 query rows (2 heads x 1 token) over 17 cached rows,
 // n = qk + v = 64. One tile: 2*64*17 = 2,176 MACs (the op's 4,352 in 2 tiles, no padding),
 // softmax 5 plain + 1 exp per score (34 scores), in: q 2x32x2 = 128 B + k,v 17x64x2 =
-// 2,176 B, out 128 B, SRAM 2 x (2,304 + 128) + f32 scores and accumulator (34 + 64) x 4.
-// G64:      %17 = tile.compute gemm "tfm.attention"(%11, %14, %16) {label = "decode.L0.attention.attention0", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 2, 1, 1>, tile_shape = array<i64: 2, 64, 17>, tile_work = array<i64: 2176, 170, 34, 2304, 0, 128, 5256>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 0 : i64}
+// 2,176 B, out 128 B, SRAM 2 x (2,304 + 128) + f32 scores and accumulator (34 + 64) x 4;
+// it reads both caches from HBM: 2 x 2,048 B.
+// G64:      %17 = tile.compute gemm "tfm.attention"(%11, %14, %16) {label = "decode.L0.attention.attention0", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 2, 1, 1>, tile_shape = array<i64: 2, 64, 17>, tile_work = array<i64: 2176, 170, 34, 2304, 0, 128, 5256>, padded_macs = 0 : i64, hbm_read_bytes = 4096 : i64, hbm_write_bytes = 0 : i64}
 // G64:      tile.compute gemm "tfm.lm_head"{{.*}}label = "decode.other.lm_head"
 // G64-NOT:  tfm.linear
 // G64-NOT:  tfm.attention

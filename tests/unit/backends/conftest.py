@@ -11,6 +11,7 @@ from functools import cache
 
 import pytest
 
+from meshc.hardware.transfers import xy_route
 from meshc.result import (
     CompileResult,
     HbmRecord,
@@ -19,7 +20,6 @@ from meshc.result import (
     PhaseResult,
     TransferRecord,
 )
-from meshc.sim.replay import xy_route
 
 CLOCK = 1e9
 HBM_BPS = 1e11

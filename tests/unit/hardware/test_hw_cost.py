@@ -14,9 +14,11 @@ from meshc.hardware.cost import (
     gemm_ideal_cycles,
     gemm_sram_bytes,
     gemm_sram_elements,
+    load_cycles,
     noc_energy_pj,
     static_energy_pj,
 )
+from meshc.hardware.tile_cost import tile_cycles_array, weight_bits
 from meshc.hardware.tile_energy import offchip_pj_per_byte
 
 UNBOUNDED = float(1 << 24)  # SRAM bytes/cycle high enough never to bind (the ceiling)
@@ -111,6 +113,43 @@ def test_precision_scales_the_stream() -> None:
     assert int(gemm_cycles(8, 8, 8, OS8, "int4")) == 17
     assert int(gemm_cycles(8, 8, 8, OS8, "fp8")) == 21
     assert int(gemm_ideal_cycles(8, 8, 8, OS8, "int8")) == 4
+
+
+def test_narrow_operands_load_faster() -> None:
+    # the load path carries one row of C bf16 weights per cycle (2C bytes): a 128 x 128 fold
+    # of B loads in 128 cycles at bf16, 64 at int8, 32 at int4, 33 at int4 + a 16-bit scale
+    # per 128 weights (4.125 bits: ceil(128 * 4.125 / 16))
+    assert [int(load_cycles(WS128, b)) for b in (16, 8, 4, 4.125)] == [128, 64, 32, 33]
+    # the serial fold: load + R + C - 2 + T, B at its stored width, the stream at int8
+    assert int(gemm_cycles(512, 256, 128, WS128, "int8")) == 2 * (64 + 254 + 256) - 1
+    assert int(gemm_cycles(512, 256, 128, WS128, "bf16", weight_precision="int4")) == \
+        2 * (32 + 254 + 512) - 1
+    # input stationary holds A: the activations' width sets its load, not the weights'
+    is128 = core(128, "input_stationary")
+    assert int(gemm_cycles(128, 256, 512, is128, "bf16", weight_precision="int4")) == \
+        2 * (128 + 254 + 512) - 1
+    # a 1 x 4096 x 4096 GEMV double-buffered: 32 x 32 folds, stream 1, load 32 at int4
+    db = core(128, "weight_stationary", double_buffered=True)
+    assert int(gemm_cycles(1, 4096, 4096, db, "bf16", weight_precision="int4")) == \
+        (32 + 254 + 1) + (32 * 32 - 1) * 32 - 1
+    # a path given in the core: 128 B/cycle is half a bf16 row, so a bf16 fold takes 256
+    slow = CoreType(**{**WS128.model_dump(), "weight_load_bytes_per_cycle": 128.0})
+    assert int(load_cycles(slow, 16)) == 256
+    with pytest.raises(ValueError, match="array_rows and array_cols are 0"):
+        CoreType(array_rows=0, array_cols=0, weight_load_bytes_per_cycle=64, vector_lanes=16,
+                 transcendental_per_cycle=1, sram_bytes=1 << 20, sram_bytes_per_cycle=64,
+                 clock_hz=1e9)
+
+
+def test_tile_weight_bits_from_its_weight_bytes() -> None:
+    # a 64 x 128 weight block of 4,352 B (int4 + scales) holds 4.25-bit weights; no weight
+    # bytes (attention, activation matmuls) or wider ones load at the execution width
+    bits = weight_bits(WS128, "bf16", [1, 1, 1], [128, 128, 128], [64, 64, 64],
+                       [4352, 0, 64 * 128 * 4])
+    assert bits.tolist() == [4.25, 16, 16]
+    gemv = tile_cycles_array("gemm", WS128, "bf16", [1, 1], [128, 128], [128, 128], [0, 0],
+                             [0, 0], [0, 0], [128 * 128 // 2, 128 * 128 * 2])
+    assert gemv.tolist() == [32 + 254 + 1 - 1, 128 + 254 + 1 - 1]
 
 
 def test_sram_bandwidth_bounds_the_tile() -> None:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from mapper_builders import OpSpec, machine, problem, small_problems
 
+from meshc.hardware.transfers import transfer_cycles
 from meshc.mappers import Edge, MapperOptions, MappingProblem, lower_bounds, map_problem, validate
 from meshc.mappers.heft import heft
 from meshc.mappers.instance import build_instance
@@ -41,11 +42,9 @@ def brute_force(p: MappingProblem) -> int:
         stream = math.ceil(op.hbm_bytes / bw) if op.hbm_bytes else 0
         return max(math.ceil(op.n_tiles / r.n_cores) * pace, stream)
 
-    def delay(nbytes: int, a: Rect, b: Rect) -> int:
-        hops = max(0, a.r0 - b.r1, b.r0 - a.r1) + max(0, a.c0 - b.c1, b.c0 - a.c1)
-        links = min(a.n_cores, b.n_cores)
-        return hops * m.router_latency_cycles + math.ceil(nbytes / (m.link_bytes_per_cycle
-                                                                    * links))
+    def delay(nbytes: int, a: Rect, b: Rect) -> int:  # the hardware layer's rule
+        return transfer_cycles(nbytes, a.as_tuple(), a.steps, b.as_tuple(), b.steps,
+                               m.link_bytes_per_cycle, m.router_latency_cycles)
 
     orders = [o for o in permutations(range(n))
               if all(o.index(e.src) < o.index(e.dst) for e in p.edges)]

@@ -116,7 +116,7 @@ def test_choose_minimises_time_within_budget() -> None:
     cost = t.costs[0]
     moved = c["in_bytes"] + c["weight_bytes"] + c["out_bytes"]
     cyc = cost.cycles(GEMM, c["tm"], c["tn"], c["tk"], c["vector_ops"],
-                      c["transcendental_ops"], moved)
+                      c["transcendental_ops"], moved, c["weight_bytes"])
     est = -(-c["n_tiles"] // t.n_cores) * cyc
     assert best.est_cycles <= 1.02 * est[fits].min()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meshc.sim.replay import Timeline, xy_route
+from meshc.hardware.transfers import xy_route
+from meshc.sim.timeline import Timeline
 
 
 def test_a_later_booking_does_not_block_an_earlier_one() -> None:
