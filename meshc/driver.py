@@ -34,7 +34,7 @@ from meshc.ir.graph import EmbeddingOp, KvAppendOp, KvReadOp, WeightOp
 from meshc.ir.notes import notes
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import tensor_bytes
-from meshc.passes._common import residency_attr, unique_weights, weight_bytes
+from meshc.passes._common import read_regions, residency_attr, unique_weights, weight_bytes
 from meshc.passes.map_mesh import tiled_ops
 from meshc.result import CompileResult, MapperStats, PhaseResult
 from meshc.sim.model import SimEdge, SimOp
@@ -210,7 +210,9 @@ def _is_embedding(op: Operation) -> bool:
 
 def simulate_phase(f: func.FuncOp, hw: Hardware, shape: Shape | None = None) -> PhaseResult:
     ops, edges = sim_inputs(f, bool(hw.hbm_stacks))
-    sim = simulate(ops, edges, hw)
+    module = f.parent_op()
+    regions = read_regions(module, hw) if isinstance(module, ModuleOp) else None
+    sim = simulate(ops, edges, hw, regions)
     clock = hw.noc.clock_hz
     stats = _mapper_stats(f, clock)
     macs = sum(o.macs for o in sim.ops)

@@ -25,7 +25,7 @@ per core is then measured exactly from the recorded intervals (`peaks`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -192,13 +192,15 @@ def peak_of(intervals: Sequence[tuple[float, float, int]]) -> int:
     return int(max(0, np.cumsum(d[order]).max()))
 
 
-def resident_bytes(ops: Sequence[SimOp]) -> dict[Core, int]:
+def resident_bytes(ops: Sequence[SimOp],
+                   regions: Mapping[str, tuple[Core, ...]] | None = None) -> dict[Core, int]:
     """Bytes of resident weights (and KV cache) per core: each op's `resident` entries split
-    evenly over its rectangle, one copy per parameter and rectangle."""
+    evenly over its region's cores (where partition-attn-mlp found room for them; without
+    `regions`, over the op's rectangle), one copy per parameter and set of cores."""
     seen: set[tuple[str, tuple[Core, ...]]] = set()
     out: dict[Core, int] = {}
     for op in ops:
-        cores = op.cores
+        cores = regions[op.region] if regions and op.region in regions else op.cores
         for name, n_bytes in op.resident:
             if (name, cores) in seen:
                 continue

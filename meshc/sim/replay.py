@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from meshc.hardware import Hardware
@@ -84,13 +84,16 @@ def _order(ops: Sequence[SimOp], edges: Sequence[SimEdge]) -> list[int]:
     return out
 
 
-def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware) -> SimResult:
+def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
+             regions: Mapping[str, tuple[Core, ...]] | None = None) -> SimResult:
+    """Replays the mapped ops; `regions` (region -> cores) homes resident weights over the
+    region partition-attn-mlp sized them for, not only the rectangle of the op using them."""
     clock = hw.noc.clock_hz
     link_bw = hw.noc.link_bytes_per_cycle
     router = hw.noc.router_latency_cycles
     port = Ports(hw)
     mem = Memory(capacity={(r, c): hw.core_types[t].sram_bytes for r, c, t in hw.cores},
-                 resident=resident_bytes(ops),
+                 resident=resident_bytes(ops, regions),
                  planned_start=[float(op.planned_start_cycles) for op in ops],
                  offchip=bool(port.ports))
 
