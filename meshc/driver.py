@@ -172,7 +172,7 @@ def _sim_op(op: ComputeOp, is_output: bool = False, has_hbm: bool = True) -> Sim
         step=place[4:6] or (1, 1),  # type: ignore[arg-type]
         planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data,
         out_bytes=_home_bytes(op, has_hbm),
-        arg_read_bytes=sum(tensor_bytes(v.type) for v in args),  # type: ignore[arg-type]
+        args=tuple(sorted((v.index, tensor_bytes(v.type)) for v in args)),  # type: ignore[arg-type]
         is_output=is_output, resident=_resident(op, has_hbm),
         offchip_copy=has_hbm and op.source.data == KvAppendOp.name)
 

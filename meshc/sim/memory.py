@@ -9,6 +9,9 @@ The rule (docs/simulator.md, "Memory"):
   runs some of them, from the op's start to its end;
 * an op's output lives in its producers' SRAM, each core holding the share of its tiles
   (meshc.hardware.spread), from the op's end until its last consumer has ended;
+* a phase input starts off chip; when several ops read it, the first one replayed brings it
+  on chip and it then lives in that op's SRAM like its output (keyed after the ops: index
+  n_ops + input index), from that op's end until its last reader has ended;
 * when a core would hold more than its SRAM, the live value whose next consumer is planned
   latest goes off chip (Belady's rule on the mapper's order); the op's own inputs go
   last but one, and last a value a consumer already placed is still reading: the op waits
@@ -42,7 +45,7 @@ INF = float("inf")
 class Value:
     """An op's output while it has a home on chip (mutable ledger entry)."""
 
-    op: int  # producer index
+    op: int  # the op whose cores hold it: its producer (or a phase input's first reader)
     share: dict[Core, int]  # bytes on each producer core
     since: float  # the producer's end (cycles)
     consumers: set[int]  # consumers not yet replayed
@@ -140,12 +143,14 @@ class Memory:
     def working_set(self, core: Core, start: float, end: float, n_bytes: int) -> None:
         self._book(core, start, end, n_bytes)
 
-    def home(self, op: int, share: dict[Core, int], since: float) -> None:
-        """`op`'s output is on chip from `since` on, until its consumers have read it."""
+    def home(self, op: int, share: dict[Core, int], since: float, holder: int | None = None) -> None:
+        """Value `op` (an op's output, or a phase input held by op `holder`) is on chip from
+        `since` on, until its consumers have read it."""
         consumers = self._pending_consumers.pop(op, set())
         if not consumers:
             return  # nothing reads it on chip: its tiles' buffers were its only home
-        self.values[op] = Value(op=op, share=share, since=since, consumers=consumers)
+        self.values[op] = Value(op=op if holder is None else holder, share=share, since=since,
+                                consumers=consumers)
         for c in share:
             self.live.setdefault(c, set()).add(op)
 

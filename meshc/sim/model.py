@@ -31,7 +31,9 @@ class SimOp:
     step: Steps = (1, 1)
     # the memory hierarchy (sim/memory.py); defaults: a value nobody homes, nothing resident
     out_bytes: int = 0  # bytes of the op's result tensor
-    arg_read_bytes: int = 0  # bytes of the phase's inputs it reads: they start off chip
+    # (phase input index, bytes) of the phase's inputs it reads: they start off chip, and
+    # the first reader in replay order brings one on chip for the others (sim/memory.py)
+    args: tuple[tuple[int, int], ...] = ()
     is_output: bool = False  # its result is a phase output: it ends off chip
     offchip_copy: bool = False  # its result is in off-chip memory too (a KV cache in HBM)
     resident: tuple[tuple[str, int], ...] = ()  # (parameter, bytes) it keeps in SRAM

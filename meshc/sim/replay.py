@@ -13,8 +13,10 @@ placement and per-core order and recomputes the times with what the mapper abstr
   start), as the mapper assumes; so are the phase's inputs it reads and the phase outputs
   it writes; it ends when its compute and its streams are done;
 * memory: every value has a home (sim/memory.py): resident weights on their cores, an op's
-  output in its producers' SRAM until its last consumer ends; when a core is full, values
-  go off chip and their consumers read them back from there (timed and charged);
+  output in its producers' SRAM until its last consumer ends, a phase input that several
+  ops read on the cores of the first one replayed (it reads it off chip, the others get it
+  over the NoC like an output); when a core is full, values go off chip and their consumers
+  read them back from there (timed and charged);
 * NoC: a dependency's bytes travel as up to `transfers.MAX_FLOWS` parallel XY-routed flows between
   the two rectangles; each link serves flows in time order at its bandwidth (a flow books
   its serialisation time on every link of its path, in that link's idle time from the
@@ -105,6 +107,13 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
     for k, e in enumerate(edges):
         in_edges[e.dst].append(k)
         succ[e.src].add(e.dst)
+    n_ops = len(ops)  # a phase input's value key is n_ops + its index (sim/memory.py)
+    readers: dict[int, set[int]] = defaultdict(set)
+    for i, op in enumerate(ops):
+        for a, _ in op.args:
+            readers[n_ops + a].add(i)
+    readers = {v: r for v, r in readers.items() if len(r) > 1}  # inputs several ops read
+    held: dict[int, int] = {}  # phase input key -> the op that read it off chip
 
     times: dict[int, tuple[float, float, float]] = {}  # op -> start, end, compute
     parts: dict[int, dict[str, float]] = {}
@@ -137,6 +146,22 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         mem.spill(v, copy_at[v])
         return max(copy_at[v], val.read_until)
 
+    def make_room(v: int, share: dict[Core, int], consumers: set[int], at: float
+                  ) -> tuple[bool, float]:
+        """Room at `at` for value `v` on its cores: later-used values leave (the op waits
+        for their writes), or `v` itself does not stay. Returns (it stays, when)."""
+        mem.announce(v, consumers)
+        stays = True
+        for c, b in share.items():
+            for w in mem.victims(c, at, b if stays else 0, set(), (v, b) if stays else None):
+                if w < 0:
+                    stays = False
+                else:
+                    at = max(at, spill(w))
+        if not stays:
+            mem.discard(v)
+        return stays, at
+
     for i in _order(ops, edges):
         op = ops[i]
         cores = op.cores
@@ -151,30 +176,42 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         # room for the tiles' working set, then the inputs: over the NoC from their home,
         # or back from off chip when they were spilled
         t0 = max(core_free[c] for c in cores)
-        inputs = {edges[k].src for k in in_edges[i]}
+        # a phase input several ops read: the first replayed reads it off chip and holds
+        # it, the others take it from there (as a dependency's output)
+        keys = [(n_ops + a, b) for a, b in op.args] if port.ports else []
+        shared = [(v, b) for v, b in keys if v in readers]
+        first = [(v, b) for v, b in shared if v not in held]
+        held.update({v: i for v, _ in first})
+        later = [(v, b) for v, b in shared if held[v] != i]
+        inputs = {edges[k].src for k in in_edges[i]} | {v for v, _ in later}
         wait = t0
         for c in used:
             for v in mem.victims(c, t0, op.tile_work["sram_bytes"], inputs):
                 wait = max(wait, spill(v))
         ready, reload, reload_from, noc_pj = wait, 0, 0.0, 0.0
-        for k in in_edges[i]:
-            e = edges[k]
-            done = times[e.src][1]
-            copy = mem.is_spilled(e.src)
+        # without off-chip memory the phase's inputs are free (they are nowhere)
+        io_r = sum(b for v, b in keys if v not in readers) + sum(b for _, b in first)
+        deps = [(edges[k].src, edges[k].bytes) for k in in_edges[i]] + later
+        for v, n_bytes in deps:
+            copy = mem.is_spilled(v)
+            if v >= n_ops and (copy is not None or v not in mem.values):
+                io_r += n_bytes  # not held on chip: read from its home off chip again
+                continue
+            src = ops[mem.values[v].op] if v >= n_ops else ops[v]
+            done = mem.values[v].since if v >= n_ops else times[v][1]
             if copy is None:
-                done, pj, recs = _transfer(ops[e.src], op, e.bytes, done, links, link_bw, router,
+                done, pj, recs = _transfer(src, op, n_bytes, done, links, link_bw, router,
                                            hw.noc.pj_per_byte_hop, clock)
                 noc_pj += pj
                 transfers.extend(recs)
             else:
-                reload += e.bytes
+                reload += n_bytes
                 reload_from = max(reload_from, copy)
             ready = max(ready, done)
         start = ready
         end = start + compute
         # off chip: weights and KV streamed while computing, the phase's inputs read and
         # its outputs written, spilled inputs read back (once their copy is complete)
-        io_r = op.arg_read_bytes if port.ports else 0
         io_w = op.out_bytes if op.is_output and port.ports else 0
         done, pj = port.stream(op, start, op.hbm_read_bytes + io_r, op.hbm_write_bytes + io_w)
         end, noc_pj = max(end, done), noc_pj + pj
@@ -187,33 +224,31 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         for v in inputs:
             mem.read(v, i, start + compute)
         # room for the output on its producers: it stays, or others leave, or it streams out
-        share = {c: op.out_bytes * n // op.n_tiles
-                 for n, c in zip(per_core, cores, strict=True) if n}
-        mem.announce(i, succ[i])
-        streamed = False
-        for c in used:
-            own = None if streamed else (i, share[c])
-            for v in mem.victims(c, end, share[c] if own else 0, set(), own):
-                if v < 0:
-                    streamed = True
-                else:
-                    end = max(end, spill(v))
-        if streamed:
-            mem.discard(i)
-            if i not in copy_at:
-                copy_at[i], pj = port.stream(op, start, 0, op.out_bytes, "spill")
-                end = max(end, copy_at[i])
-                moved[i]["spill_write_bytes"] += op.out_bytes
-                charge(i, 0, op.out_bytes, pj, True)
-        else:
+        share = {c: op.out_bytes * k // op.n_tiles
+                 for k, c in zip(per_core, cores, strict=True) if k}
+        stays, end = make_room(i, share, succ[i], end)
+        if stays:
             mem.home(i, share, end)
-        if streamed and succ[i]:
+        elif i not in copy_at:
+            copy_at[i], pj = port.stream(op, start, 0, op.out_bytes, "spill")
+            end = max(end, copy_at[i])
+            moved[i]["spill_write_bytes"] += op.out_bytes
+            charge(i, 0, op.out_bytes, pj, True)
+        if not stays and succ[i]:
             mem.values[i] = Value(op=i, share=share, since=end, consumers=set(succ[i]),
                                   spilled_at=copy_at[i])
-        for n, c in zip(per_core, cores, strict=True):
-            core_busy[c] += n * cyc[c]
+        # the phase inputs it brought on chip stay on its cores for their other readers,
+        # where they fit (they are off chip already: leaving costs no write)
+        for v, b in first:
+            arg_share = {c: b * k // op.n_tiles for k, c in zip(per_core, cores, strict=True) if k}
+            copy_at[v] = 0.0
+            stays, end = make_room(v, arg_share, readers[v] - {i}, end)
+            if stays:
+                mem.home(v, arg_share, end, holder=i)
+        for k, c in zip(per_core, cores, strict=True):
+            core_busy[c] += k * cyc[c]
             core_free[c] = end
-            if n:
+            if k:
                 mem.working_set(c, start, end, op.tile_work["sram_bytes"])
         times[i] = (start, end, compute)
         moved[i]["spill_read_bytes"] += reload

@@ -34,6 +34,7 @@ from meshc.frontends.onnx.tensors import (
     REINLINE,
     check_dims,
     inline_array,
+    missing_values,
     needed_array,
     type_name,
 )
@@ -59,6 +60,7 @@ class Val:
     value: np.ndarray | None = None
     init: str | None = None  # weight: the initializer it views
     from_weight: bool = False  # act: data moved out of a weight (e.g. MoE expert gather)
+    missing: str = ""  # const without a value: why (tensors.missing_values)
 
     @property
     def numel(self) -> int:
@@ -184,10 +186,12 @@ class Inference:
         shape = tuple(int(d) for d in t.dims)
         if t.data_type in FLOAT_TYPES and prod(shape) > 1:
             return Val(name, t.data_type, shape, WEIGHT, init=name)
-        return Val(name, t.data_type, shape, CONST, value=self._load(name, t))
+        value = self._load(name, t)
+        return Val(name, t.data_type, shape, CONST, value=value,
+                   missing="" if value is not None else missing_values(t))
 
     def _load(self, name: str, t: TensorProto) -> np.ndarray | None:
-        """Inline data only (checked by the reader); None when it is external."""
+        """Inline data only (checked by the reader); None when it is shape-only."""
         try:
             return inline_array(t, f"initializer '{name}'")
         except MeshcError as e:
@@ -343,9 +347,8 @@ def _need(v: Val | None, what: str) -> np.ndarray:
     if v is None:
         raise _Unknown(f"{what} is missing")
     if v.value is None:
-        if v.kind == CONST:  # only an initializer with external data has no value
-            raise _Unknown(f"{what} ('{v.name}') is stored in an external file, and meshc "
-                           "never opens files named inside a model", REINLINE)
+        if v.kind == CONST:  # only a shape-only initializer (external or no data) has none
+            raise _Unknown(f"{what} (initializer '{v.name}') {v.missing}", REINLINE)
         raise _Unknown(f"{what} ('{v.name}') is computed at run time or lives in external "
                        "data")
     return v.value

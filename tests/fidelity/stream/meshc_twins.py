@@ -2,9 +2,9 @@
 (tests/fidelity/fixtures/stream.json), for tests/fidelity/test_stream.py and
 bench/bench_fidelity.py. Stream is never imported.
 
-Two of Stream's files are not meshc-readable as they are (docs/fidelity.md): swiglu.onnx stores
-its weights shape-only and uses a `com.example` Silu. `meshc_form` rewrites a copy: the weights
-zero-filled (values never enter a cost) and Silu(x) as x * Sigmoid(x), the same MACs and shapes.
+swiglu.onnx uses a `com.example` Silu, which meshc does not read (docs/fidelity.md):
+`meshc_form` rewrites a copy with Silu(x) as x * Sigmoid(x), the same shapes and work. Its
+shape-only weights (no data) import as they are, like external-data weights.
 """
 
 from __future__ import annotations
@@ -31,13 +31,9 @@ _BYTES = {TensorProto.BFLOAT16: 2, TensorProto.FLOAT16: 2, TensorProto.FLOAT: 4}
 
 
 def meshc_form(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy meshc reads: shape-only float initializers zero-filled, `com.example` Silu as
-    x * Sigmoid(x) in the default domain."""
+    """A copy meshc reads: `com.example` Silu as x * Sigmoid(x) in the default domain."""
     m = onnx.ModelProto()
     m.CopyFrom(model)
-    for t in m.graph.initializer:
-        if t.data_type in _BYTES and not t.raw_data and not t.external_data:
-            t.raw_data = bytes(_BYTES[t.data_type] * prod(t.dims))
     nodes = []
     for n in m.graph.node:
         if n.op_type == "Silu" and n.domain not in ("", "ai.onnx"):

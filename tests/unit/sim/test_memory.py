@@ -86,7 +86,7 @@ def test_an_output_too_big_for_its_core_streams_out_as_produced() -> None:
 
 
 def test_inputs_start_and_outputs_end_off_chip() -> None:
-    ops = [op("a", 0, out=6400, arg_read_bytes=12800, is_output=True)]
+    ops = [op("a", 0, out=6400, args=((0, 12800),), is_output=True)]
     sim = simulate(ops, [], HW)
     a = sim.ops[0]
     assert (a.input_read_bytes, a.output_write_bytes) == (12800, 6400)
