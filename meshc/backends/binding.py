@@ -5,7 +5,8 @@ Each resource's busy time as a share of the phase's latency:
 * `compute`: the MACs at the chip's peak rate (= compute utilisation);
 * `arrays`: the busiest core's busy time beyond its share of `compute`: time the arrays
   spend loading weights, filling and draining, and on padded tiles;
-* `hbm`: the HBM bytes at the HBM bandwidth of all stacks;
+* `hbm`: every off-chip byte (weights and KV streamed, spills both ways, the phase's inputs
+  and outputs) at the HBM bandwidth of all stacks;
 * `noc`: the busiest NoC link's busy time.
 
 The phase is bound by the largest share when it is at least `BOUND_SHARE`; below that no
@@ -43,7 +44,8 @@ def phase_binding(p: PhaseResult, hbm_bytes_per_s: float) -> Binding:
         return Binding("dependencies", {k: 0.0 for k in ("compute", "arrays", "hbm", "noc")})
     compute = p.compute_utilization
     busiest = max(p.core_busy_s.values(), default=0.0) / lat
-    hbm_bytes = sum(o.hbm_read_bytes + o.hbm_write_bytes for o in p.ops)
+    hbm_bytes = (sum(o.hbm_read_bytes + o.hbm_write_bytes for o in p.ops) + p.spilled_bytes
+                 + p.reloaded_bytes + p.input_offchip_bytes + p.output_offchip_bytes)
     link_busy: dict[object, float] = defaultdict(float)
     for t in p.transfers:
         for link in t.links:

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from meshc.backends.binding import phase_binding
-from meshc.result import MapperStats, PhaseResult, TransferRecord
+from meshc.result import CompileResult, MapperStats, PhaseResult, TransferRecord
 
 _M = MapperStats(solver="heft", status="HEFT", makespan_s=1.0, heft_makespan_s=1.0,
                  lower_bound_s=1.0, solve_time_s=0.0, fell_back=False)
@@ -41,3 +41,14 @@ def test_noc_and_dependencies() -> None:
     assert phase_binding(p, 1e9).shares["noc"] == pytest.approx(0.6)
     assert phase_binding(p, 1e9).bound_by == "noc"
     assert phase_binding(_P, 1e9).bound_by == "dependencies"
+
+
+def test_spills_and_phase_inputs_count_as_hbm_traffic(result: CompileResult) -> None:
+    """0.5 s of off-chip traffic at 1 GB/s in a 1 s phase: half of it spills and inputs."""
+    p = result.phase("decode")
+    op = dataclasses.replace(p.ops[0], hbm_read_bytes=250_000_000, hbm_write_bytes=0,
+                             spill_write_bytes=100_000_000, spill_read_bytes=100_000_000,
+                             input_read_bytes=40_000_000, output_write_bytes=10_000_000)
+    phase = dataclasses.replace(_P, ops=(op,))
+    assert phase_binding(phase, 1e9).shares["hbm"] == pytest.approx(0.5)
+    assert phase_binding(phase, 1e9).bound_by == "hbm"
