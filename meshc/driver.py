@@ -166,7 +166,8 @@ def _sim_op(op: ComputeOp, is_output: bool = False, has_hbm: bool = True) -> Sim
         layer=op.layer.value.data, block=op.block.data.value, region=op.region.data,
         precision=op.precision.data, n_tiles=op.n_tiles,
         tile_shape=tuple(int(x) for x in op.tile_shape.get_values()),  # type: ignore[arg-type]
-        tile_work=op.work_per_tile(), padded_macs=op.padded_macs.value.data,
+        tile_work=op.work_per_tile(), stationary_bits=op.stationary_bits_value(),
+        padded_macs=op.padded_macs.value.data,
         hbm_read_bytes=op.hbm_read_bytes.value.data,
         hbm_write_bytes=op.hbm_write_bytes.value.data, rect=place[:4],  # type: ignore[arg-type]
         step=place[4:6] or (1, 1),  # type: ignore[arg-type]

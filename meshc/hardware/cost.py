@@ -151,16 +151,17 @@ def gemm_sram_bytes(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
 
 def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precision: str,
                 *, weight_precision: str | None = None,
-                weight_bits: ArrayLike | None = None) -> np.ndarray:
+                stationary_bits: ArrayLike | None = None) -> np.ndarray:
     """Cycles of each GEMM tile on one core: SCALE-Sim folds with load, fill and drain, at
     the precision's MAC rate, never faster than the SRAM can feed the folds. The held
-    operand loads at its stored width: A at `precision`, B at `weight_bits` (default the
-    bits of weight_precision, else of precision)."""
+    operand loads at its stored width: A at `precision`, B at `stationary_bits` (default
+    the bits of weight_precision, else of precision)."""
     _array_core(core)
     m_, k_, n_ = _dims(m, k, n)
     rows, cols = core.array_rows, core.array_cols
     macs = core.macs_per_cycle[_exec(core, precision, weight_precision)]
-    b_bits = precision_bits(weight_precision or precision) if weight_bits is None else weight_bits
+    b_bits = (precision_bits(weight_precision or precision) if stationary_bits is None
+              else stationary_bits)
     folds, t, load = _folds(m_, k_, n_, core, precision_bits(precision), b_bits)
     stream = _cdiv(t * (rows * cols), macs)
     fold = load + rows + cols - 2 + stream

@@ -25,34 +25,28 @@ class TileLike(Protocol):
     def tile_shape(self) -> tuple[int, int, int]: ...
     @property
     def tile_work(self) -> object: ...  # Mapping[str, int] of meshc.ir.tile.TILE_WORK_FIELDS
-
-
-def weight_bits(core: CoreType, precision: str, m: ArrayLike, n: ArrayLike, k: ArrayLike,
-                weight_bytes: ArrayLike) -> np.ndarray:
-    """Stored bits per element of a gemm tile's k x n weights, which a weight-stationary
-    array loads (cost.load_cycles): its weight bytes (group scales included: they travel
-    with the weights) over k * n, at most the execution width; the execution width when it
-    has no weights (a matmul of activations, attention's K and V)."""
-    exec_bits = precision_bits(core.exec_precision(precision))
-    w = np.asarray(weight_bytes, dtype=np.float64)
-    elements = np.asarray(k, dtype=np.float64) * np.asarray(n, dtype=np.float64)
-    bits = np.minimum(w * 8 / np.maximum(elements, 1), exec_bits)
-    return np.where(w > 0, bits, exec_bits) + np.zeros(np.shape(m))
+    @property
+    def stationary_bits(self) -> float | None: ...  # gemm tiles: see meshc.ir.tile
 
 
 def tile_cycles_array(kind: str, core: CoreType, precision: str, m: ArrayLike, n: ArrayLike,
                       k: ArrayLike, vector_ops: ArrayLike, transcendental_ops: ArrayLike,
-                      moved_bytes: ArrayLike, weight_bytes: ArrayLike = 0) -> np.ndarray:
+                      moved_bytes: ArrayLike, stationary_bits: float | None = None
+                      ) -> np.ndarray:
     """Cycles of each tile (m x n output, k deep): gemm = the systolic array's cycles at the
-    execution precision (cost.gemm_cycles, any dataflow; weights load at their stored width,
-    `weight_bits`) plus the tile's vector work (e.g. softmax inside attention); vector = the
-    vector unit; memory = SRAM bandwidth. Never below moved_bytes over the SRAM bandwidth,
-    never below 1."""
+    execution precision (cost.gemm_cycles, any dataflow) plus the tile's vector work (e.g.
+    softmax inside attention); vector = the vector unit; memory = SRAM bandwidth. Never
+    below moved_bytes over the SRAM bandwidth, never below 1. A gemm tile's held operand
+    (B: the weight, a matmul's rhs, attention's K/V cache) loads at `stationary_bits`, its
+    stored width as the tile records it (meshc.ir.tile), at most the execution width."""
     cycles = np.zeros(np.shape(m), dtype=np.float64)
     if kind == "gemm" and core.can_gemm:
+        if stationary_bits is None:
+            raise ValueError("a gemm tile's cycles need stationary_bits, the stored bits of "
+                             "the operand its systolic array holds")
         p = core.exec_precision(precision)
-        cycles = cycles + gemm_cycles(m, k, n, core, p,
-                                      weight_bits=weight_bits(core, p, m, n, k, weight_bytes))
+        bits = min(float(stationary_bits), precision_bits(p))
+        cycles = cycles + gemm_cycles(m, k, n, core, p, stationary_bits=bits)
     if kind in ("gemm", "vector"):
         cycles = cycles + vector_cycles(vector_ops, transcendental_ops, core)
     floor = np.asarray(moved_bytes, dtype=np.float64) / core.sram_bytes_per_cycle
@@ -66,4 +60,4 @@ def tile_cycles(tile: TileLike, core: CoreType) -> int:
     moved = w["in_bytes"] + w["weight_bytes"] + w["out_bytes"]  # type: ignore[index]
     return int(tile_cycles_array(tile.kind, core, tile.precision, [m], [n], [k],
                                  [w["vector_ops"]], [w["transcendental_ops"]], [moved],  # type: ignore[index]
-                                 [w["weight_bytes"]])[0])  # type: ignore[index]
+                                 tile.stationary_bits)[0])

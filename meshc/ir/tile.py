@@ -2,7 +2,8 @@
 
 `tile.compute` keeps the operands and result of the graph op it replaces and records how
 the op is cut into tiles: the tile grid and shape, the work and bytes of one tile, the
-precision the core executes at, and the padding waste of ragged edges. Individual tiles
+precision the core executes at, the stored bits per element of the operand the systolic
+array holds (`stationary_bits`: gemm tiles), and the padding waste of ragged edges. Individual tiles
 are not IR ops (notes/xdsl.md: too slow at model scale); the mapper and the simulator
 expand them into numpy arrays. After mapping, `placement` (core rectangle r0, c0, r1, c1,
 plus row and column steps when strided) and `start`/`end` (cycles) are filled in.
@@ -13,6 +14,8 @@ from __future__ import annotations
 from xdsl.dialects.builtin import (
     I64,
     DenseArrayBase,
+    Float64Type,
+    FloatAttr,
     IntegerAttr,
     StringAttr,
     TensorType,
@@ -74,6 +77,11 @@ class ComputeOp(IRDLOperation):
     block = prop_def(BlockAttr)
     region = prop_def(StringAttr)
     precision = prop_def(StringAttr)  # what the core executes at
+    # stored bits per element of the operand a weight-stationary array holds and loads
+    # fold by fold (cost.load_cycles): a linear's / lm_head's / MoE's weight (+ its 16-bit
+    # group scales spread per element: int4 g128 = 4.125), a matmul's B, attention's K/V
+    # cache; gemm tiles only (optional for vector and memory tiles)
+    stationary_bits = opt_prop_def(FloatAttr[Float64Type])
     grid = prop_def(DenseArrayBase.constr(i64))  # tiles along (M, N, K)
     tile_shape = prop_def(DenseArrayBase.constr(i64))  # (m, n, k) of one tile
     tile_work = prop_def(DenseArrayBase.constr(i64))  # TILE_WORK_FIELDS of one tile
@@ -94,6 +102,12 @@ class ComputeOp(IRDLOperation):
             raise VerifyException(f"grid {grid} and tile_shape {shape} need 3 positive entries")
         if len(work) != len(TILE_WORK_FIELDS) or min(work) < 0:
             raise VerifyException(f"tile_work needs {len(TILE_WORK_FIELDS)} entries >= 0")
+        bits = self.stationary_bits_value()
+        if bits is None and self.kind.data == TileKind.GEMM:
+            raise VerifyException("a gemm tile needs stationary_bits, the stored bits per "
+                                  "element of the operand its systolic array holds")
+        if bits is not None and not 0 < bits <= 64:
+            raise VerifyException(f"stationary_bits {bits} is not a bit width in (0, 64]")
         if self.placement is not None:
             place = _ints(self.placement)
             if len(place) not in (4, 6):
@@ -117,6 +131,10 @@ class ComputeOp(IRDLOperation):
 
     def work_per_tile(self) -> dict[str, int]:
         return dict(zip(TILE_WORK_FIELDS, _ints(self.tile_work), strict=True))
+
+    def stationary_bits_value(self) -> float | None:
+        """`stationary_bits` as a number (None when absent: vector and memory tiles)."""
+        return None if self.stationary_bits is None else self.stationary_bits.value.data
 
 
 TILE = Dialect("tile", [ComputeOp], [TileKindAttr])

@@ -85,12 +85,22 @@ class TileProblem:
         """The tile.compute kind: gemm (systolic array), vector or memory."""
         return GEMM if self.family == ATTENTION else self.family
 
+    @property
+    def stationary_bits(self) -> float | None:
+        """Stored bits per element of the operand a weight-stationary array holds (gemm:
+        B, with a quantized weight's 16-bit scale per `group` elements spread over them;
+        attention: the K/V cache); None for vector and memory ops."""
+        if self.family not in (GEMM, ATTENTION):
+            return None
+        return self.b_bits + (SCALE_BITS / self.group if self.group else 0)
+
 
 class CoreCost(Protocol):
     """Cycles of one tile on one core type, vectorised over candidate tiles."""
 
     def cycles(self, kind: str, tm: Arr, tn: Arr, tk: Arr, vector_ops: Arr,
-               transcendental_ops: Arr, moved_bytes: Arr, weight_bytes: Arr) -> Arr: ...
+               transcendental_ops: Arr, moved_bytes: Arr,
+               stationary_bits: float | None) -> Arr: ...
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -101,9 +111,10 @@ class HwCoreCost:
     precision: str
 
     def cycles(self, kind: str, tm: Arr, tn: Arr, tk: Arr, vector_ops: Arr,
-               transcendental_ops: Arr, moved_bytes: Arr, weight_bytes: Arr) -> Arr:
+               transcendental_ops: Arr, moved_bytes: Arr,
+               stationary_bits: float | None) -> Arr:
         return tile_cycles_array(kind, self.core, self.precision, tm, tn, tk, vector_ops,
-                                 transcendental_ops, moved_bytes, weight_bytes)
+                                 transcendental_ops, moved_bytes, stationary_bits)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -268,7 +279,7 @@ def choose(p: TileProblem, t: Target, grain: int | None = None) -> Tiling:
     s = {k: v[fits] for k, v in c.items()}
     moved = s["in_bytes"] + s["weight_bytes"] + s["out_bytes"]
     cyc = np.max([cost.cycles(p.kind, s["tm"], s["tn"], s["tk"], s["vector_ops"],
-                              s["transcendental_ops"], moved, s["weight_bytes"])
+                              s["transcendental_ops"], moved, p.stationary_bits)
                   for cost in t.costs], axis=0)
     est = _cdiv(s["n_tiles"], t.n_cores) * cyc
     if t.link_bytes_per_cycle > 0:

@@ -136,6 +136,7 @@ class _TileView:
         self.precision = op.precision.data
         self.tile_shape = tuple(int(x) for x in op.tile_shape.get_values())
         self.tile_work = op.work_per_tile()
+        self.stationary_bits = op.stationary_bits_value()
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from math import lcm
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr, f64
 from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
@@ -56,8 +56,10 @@ class TileGrainPass(ModulePass):
     lm_head, matmul, attention, moe; memory: kv_read, kv_append, embedding, concat, slice; vector:
     the rest), layer, block, region (`meshc.region`, default `shared`), precision (for gemm
     the widest, over the region's core types, of the precision a core executes the wider of
-    the activation and weight formats at; else the data's storage format), grid (tiles along
-    M, N, K), tile_shape (m, n, k), tile_work (one tile: macs, vector_ops,
+    the activation and weight formats at; else the data's storage format), stationary_bits
+    (gemm: the stored bits per element of the operand the array holds: a linear's, lm_head's
+    or MoE's weight with its group scales, a matmul's rhs, attention's K/V cache), grid
+    (tiles along M, N, K), tile_shape (m, n, k), tile_work (one tile: macs, vector_ops,
     transcendental_ops, in_bytes, weight_bytes, out_bytes, sram_bytes incl. double
     buffering), padded_macs (tiles x tile MACs - op MACs), hbm_read_bytes (weights resident
     in HBM, streamed once per execution, plus KV cache read) and hbm_write_bytes (KV cache
@@ -160,7 +162,7 @@ class _Tiler:
             self.kv_stream[stream_to] = self.kv_stream.get(stream_to, 0) + read
             read = 0
         read += self.kv_stream.pop(op, 0)
-        shared = self._props(key, problem.kind)
+        shared = self._props(key)
         props = {"source": self._str(op.name), "label": StringAttr(label),
                  "kind": shared["kind"], "layer": op.layer, "block": op.block, **shared,
                  "hbm_read_bytes": IntegerAttr(read, 64),
@@ -168,16 +170,19 @@ class _Tiler:
         return ComputeOp(operands=[list(op.operands)], result_types=[op.results[0].type],
                          properties=props)
 
-    def _props(self, key: tuple[TileProblem, str, str], kind: str) -> dict[str, Attribute]:
+    def _props(self, key: tuple[TileProblem, str, str]) -> dict[str, Attribute]:
         """The properties every op with this tiling shares (attributes are immutable)."""
         if key not in self.props:
-            t = self.tilings[key]
-            self.props[key] = {
-                "kind": TileKindAttr(TileKind(kind)), "region": self._str(key[1]),
+            problem, t = key[0], self.tilings[key]
+            props: dict[str, Attribute] = {
+                "kind": TileKindAttr(TileKind(problem.kind)), "region": self._str(key[1]),
                 "precision": self._str(key[2]), "grid": int_array(t.grid),
                 "tile_shape": int_array(t.shape), "tile_work": int_array(t.work),
                 "padded_macs": IntegerAttr(t.padded_macs, 64),
             }
+            if (bits := problem.stationary_bits) is not None:
+                props["stationary_bits"] = FloatAttr(bits, f64)
+            self.props[key] = props
         return self.props[key]
 
     def _str(self, s: str) -> StringAttr:

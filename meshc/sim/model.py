@@ -29,6 +29,9 @@ class SimOp:
     planned_start_cycles: int
     planned_end_cycles: int
     step: Steps = (1, 1)
+    # stored bits per element of the operand a gemm tile's array holds (meshc.ir.tile);
+    # None for vector and memory tiles
+    stationary_bits: float | None = None
     # the memory hierarchy (sim/memory.py); defaults: a value nobody homes, nothing resident
     out_bytes: int = 0  # bytes of the op's result tensor
     # (phase input index, bytes) of the phase's inputs it reads: they start off chip, and

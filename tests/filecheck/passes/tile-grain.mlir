@@ -10,6 +10,7 @@
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'partition-attn-mlp{hw=mesh-2x2},tile-grain' | filecheck %s --check-prefix=RES
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'partition-attn-mlp{policy=disaggregate hw=mesh-4x4},tile-grain' | filecheck %s --check-prefix=DIS
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'lower-quant{weights=int4 acts=int8 kv=int8},partition-attn-mlp{policy=disaggregate hw=mesh-4x4},tile-grain' | filecheck %s --check-prefix=Q
+// RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'lower-quant{kv=int8},tile-grain{hw=mesh-2x2}' | filecheck %s --check-prefix=KV8
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'tile-grain{hw=groq-like}' | filecheck %s --check-prefix=GROQ
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'tile-grain{grain=4096 hw=mesh-1x1}' | filecheck %s --check-prefix=BIG
 // RUN: meshc opt %s --split-input-file --verify-diagnostics -p 'tile-grain{grain=0}' | filecheck %s --check-prefix=GRAIN
@@ -59,7 +60,7 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // 2 x (128 + 8192 + 128) + 1*64*4 (f32 accumulator: K is split) = 17,152 B.
 // G64:      %2 = tile.compute memory "tfm.embedding"(%0, %1) {label = "decode.other.embedding0", layer = -1 : i64, block = #tfm<block other>, region = "shared", precision = "bf16", grid = array<i64: 1, 1, 1>, tile_shape = array<i64: 1, 128, 1>, tile_work = array<i64: 0, 0, 0, 260, 0, 256, 1032>, padded_macs = 0 : i64, hbm_read_bytes = 256 : i64, hbm_write_bytes = 0 : i64} : (tensor<1x1xi32>, tensor<256x128xbf16>) -> tensor<1x1x128xbf16>
 // G64-NEXT: %3 = tfm.weight "L0.attn_norm.weight" layer 0 attention : tensor<128xbf16>
-// G64:      %6 = tile.compute gemm "tfm.linear"(%4, %5) {label = "decode.L0.attention.q", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 1, 2, 2>, tile_shape = array<i64: 1, 64, 64>, tile_work = array<i64: 4096, 0, 0, 128, 8192, 128, 17152>, padded_macs = 0 : i64, hbm_read_bytes = 32768 : i64, hbm_write_bytes = 0 : i64} : (tensor<1x1x128xbf16>, tensor<128x128xbf16>) -> tensor<1x1x128xbf16>
+// G64:      %6 = tile.compute gemm "tfm.linear"(%4, %5) {label = "decode.L0.attention.q", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 1, 2, 2>, tile_shape = array<i64: 1, 64, 64>, tile_work = array<i64: 4096, 0, 0, 128, 8192, 128, 17152>, padded_macs = 0 : i64, stationary_bits = 1.600000e+01 : f64, hbm_read_bytes = 32768 : i64, hbm_write_bytes = 0 : i64} : (tensor<1x1x128xbf16>, tensor<128x128xbf16>) -> tensor<1x1x128xbf16>
 // The KV cache: 16 x 64 x 2 = 2,048 B per cache, read by the attention that streams it
 // (kv_read moves nothing itself); one 64-wide row of 128 B appended.
 // G64:      %13 = tile.compute memory "tfm.kv_read"() {label = "decode.L0.attention.kv_read.k", {{.*}} tile_work = array<i64: 0, 0, 0, 0, 0, 0, 0>, padded_macs = 0 : i64, hbm_read_bytes = 0 : i64, hbm_write_bytes = 0 : i64} : () -> tensor<1x16x64xbf16>
@@ -69,7 +70,7 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // softmax 5 plain + 1 exp per score (34 scores), in: q 2x32x2 = 128 B + k,v 17x64x2 =
 // 2,176 B, out 128 B, SRAM 2 x (2,304 + 128) + f32 scores and accumulator (34 + 64) x 4;
 // it reads both caches from HBM: 2 x 2,048 B.
-// G64:      %17 = tile.compute gemm "tfm.attention"(%11, %14, %16) {label = "decode.L0.attention.attention0", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 2, 1, 1>, tile_shape = array<i64: 2, 64, 17>, tile_work = array<i64: 2176, 170, 34, 2304, 0, 128, 5256>, padded_macs = 0 : i64, hbm_read_bytes = 4096 : i64, hbm_write_bytes = 0 : i64}
+// G64:      %17 = tile.compute gemm "tfm.attention"(%11, %14, %16) {label = "decode.L0.attention.attention0", layer = 0 : i64, block = #tfm<block attention>, region = "shared", precision = "bf16", grid = array<i64: 2, 1, 1>, tile_shape = array<i64: 2, 64, 17>, tile_work = array<i64: 2176, 170, 34, 2304, 0, 128, 5256>, padded_macs = 0 : i64, stationary_bits = 1.600000e+01 : f64, hbm_read_bytes = 4096 : i64, hbm_write_bytes = 0 : i64}
 // G64:      tile.compute gemm "tfm.lm_head"{{.*}}label = "decode.other.lm_head"
 // G64-NOT:  tfm.linear
 // G64-NOT:  tfm.attention
@@ -93,9 +94,15 @@ func.func @decode(%0: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // DIS: tile.compute gemm "tfm.linear"{{.*}}label = "decode.L0.mlp.gate"{{.*}}region = "mlp", precision = "bf16", grid = array<i64: 1, 64, 8>, tile_shape = array<i64: 1, 16, 16>
 
 // int4 weights with int8 activations execute at int8: one q tile holds 32 x 128 int4
-// weights (2,048 B) + 32 x 128 / 128 bf16 scales (64 B).
-// Q: tile.compute gemm "tfm.linear"{{.*}}label = "decode.L0.attention.q"{{.*}}precision = "int8", {{.*}}tile_work = array<i64: 4096, 0, 0, 128, 2112, 32, 4544>{{.*}} : (tensor<1x1x128xi8>, tensor<128x128xi4>) -> tensor<1x1x128xi8>
-// Q: tile.compute gemm "tfm.attention"{{.*}}precision = "int8"{{.*}}: (tensor<1x1x128xi8>, tensor<1x17x64xi8>, tensor<1x17x64xi8>) -> tensor<1x1x128xi8>
+// weights (2,048 B) + 32 x 128 / 128 bf16 scales (64 B); the array holds them at 4 bits +
+// 16 / 128 of a scale (4.125), attention's K/V cache at its int8.
+// Q: tile.compute gemm "tfm.linear"{{.*}}label = "decode.L0.attention.q"{{.*}}precision = "int8", {{.*}}tile_work = array<i64: 4096, 0, 0, 128, 2112, 32, 4544>{{.*}}stationary_bits = 4.125000e+00 : f64{{.*}} : (tensor<1x1x128xi8>, tensor<128x128xi4>) -> tensor<1x1x128xi8>
+// Q: tile.compute gemm "tfm.attention"{{.*}}precision = "int8"{{.*}}stationary_bits = 8.000000e+00 : f64{{.*}}: (tensor<1x1x128xi8>, tensor<1x17x64xi8>, tensor<1x17x64xi8>) -> tensor<1x1x128xi8>
+
+// An int8 KV cache under bf16 activations: attention executes at bf16 but its array holds
+// the K/V cache at its stored 8 bits; vector tiles hold nothing.
+// KV8: tile.compute vector "tfm.rmsnorm"{{.*}}label = "decode.L0.attention.rmsnorm0"{{.*}}padded_macs = {{[0-9]+}} : i64, hbm_read_bytes
+// KV8: tile.compute gemm "tfm.attention"{{.*}}precision = "bf16"{{.*}}stationary_bits = 8.000000e+00 : f64{{.*}}: (tensor<1x1x128xbf16>, tensor<1x17x64xi8>, tensor<1x17x64xi8>) -> tensor<1x1x128xbf16>
 
 // No HBM: nothing is streamed and the KV cache is read from SRAM.
 // GROQ:     tile.compute gemm "tfm.linear"{{.*}}label = "decode.L0.attention.q"{{.*}}precision = "f16"{{.*}}hbm_read_bytes = 0 : i64

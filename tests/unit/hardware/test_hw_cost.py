@@ -18,7 +18,7 @@ from meshc.hardware.cost import (
     noc_energy_pj,
     static_energy_pj,
 )
-from meshc.hardware.tile_cost import tile_cycles_array, weight_bits
+from meshc.hardware.tile_cost import tile_cycles_array
 from meshc.hardware.tile_energy import offchip_pj_per_byte
 
 UNBOUNDED = float(1 << 24)  # SRAM bytes/cycle high enough never to bind (the ceiling)
@@ -141,15 +141,21 @@ def test_narrow_operands_load_faster() -> None:
                  clock_hz=1e9)
 
 
-def test_tile_weight_bits_from_its_weight_bytes() -> None:
-    # a 64 x 128 weight block of 4,352 B (int4 + scales) holds 4.25-bit weights; no weight
-    # bytes (attention, activation matmuls) or wider ones load at the execution width
-    bits = weight_bits(WS128, "bf16", [1, 1, 1], [128, 128, 128], [64, 64, 64],
-                       [4352, 0, 64 * 128 * 4])
-    assert bits.tolist() == [4.25, 16, 16]
-    gemv = tile_cycles_array("gemm", WS128, "bf16", [1, 1], [128, 128], [128, 128], [0, 0],
-                             [0, 0], [0, 0], [128 * 128 // 2, 128 * 128 * 2])
-    assert gemv.tolist() == [32 + 254 + 1 - 1, 128 + 254 + 1 - 1]
+def test_a_gemm_tile_loads_its_held_operand_at_its_recorded_width() -> None:
+    # a 1 x 128 x 128 GEMV tile on a 128 x 128 WS array: the fold loads at the stored bits
+    # the tile records (tile.compute's stationary_bits), at most the execution width
+    def gemv(bits: float) -> int:
+        return int(tile_cycles_array("gemm", WS128, "bf16", [1], [128], [128], [0], [0], [0],
+                                     bits)[0])
+
+    assert gemv(4) == 32 + 254 + 1 - 1  # int4
+    assert gemv(4.125) == 33 + 254 + 1 - 1  # int4 + a 16-bit scale per 128 weights
+    assert gemv(8) == 64 + 254 + 1 - 1  # int8 (a KV cache): half the bf16 load
+    assert gemv(16) == gemv(32) == 128 + 254 + 1 - 1  # bf16; f32 capped at bf16 execution
+    with pytest.raises(ValueError, match="stationary_bits"):
+        tile_cycles_array("gemm", WS128, "bf16", [1], [128], [128], [0], [0], [0])
+    # vector and memory tiles hold nothing in an array
+    assert tile_cycles_array("vector", WS128, "bf16", [1], [128], [1], [640], [0], [0])[0] > 0
 
 
 def test_sram_bandwidth_bounds_the_tile() -> None:

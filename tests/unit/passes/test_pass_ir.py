@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +22,7 @@ from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.arch import Arch
 from meshc.frontends.transformer import Shape, build
 from meshc.hardware import load_hardware
+from meshc.hardware.tile_cost import tile_cycles
 from meshc.ir.graph import GraphOp, WeightOp
 from meshc.ir.notes import notes
 from meshc.ir.tile import ComputeOp
@@ -228,6 +230,35 @@ def test_tiles_fit_and_account_for_every_mac(hw: str, extra: str) -> None:
         assert (kind == "gemm") == (op_macs > 0), op.label.data
         if not load_hardware(hw).hbm_stacks:
             assert op.hbm_read_bytes.value.data == op.hbm_write_bytes.value.data == 0
+
+
+@pytest.mark.parametrize("mla", [None, {"kv_lora_rank": 128, "qk_nope_dim": 32,
+                                         "qk_rope_dim": 16, "v_head_dim": 32}])
+def test_attention_on_an_int8_kv_cache_loads_it_at_int8(mla: dict | None) -> None:
+    """tile.compute records the stored bits of the operand its array holds: attention's
+    K/V cache (int8: 8 bits, though it executes at bf16; MLA's latent cache, not its int4
+    absorb weight), the linears' int4 weights with a 16-bit scale per 128 (4.125); the
+    weight-stationary array loads a fold at that width, in fewer cycles than at bf16."""
+    m = tiny(**({"mla": mla} if mla else {}))
+    apply(m, "lower-quant{weights=int4 group=128 kv=int8},tile-grain", hw="tpu-v6e-like")
+    hw = load_hardware("tpu-v6e-like")
+    core = next(ct for ct in hw.core_types.values() if ct.can_gemm)
+    assert core.dataflow == "weight_stationary"
+    tiled = [op for op in ops(m, ComputeOp) if op.label.data.startswith("decode.")]
+    attn = [op for op in tiled if op.source.data == "tfm.attention"]
+    assert attn
+    for op in attn:
+        assert op.stationary_bits_value() == 8.0 and op.precision.data == "bf16", op.label.data
+
+        def view(bits: float, op: ComputeOp = op) -> SimpleNamespace:
+            return SimpleNamespace(kind="gemm", precision=op.precision.data,
+                                   tile_shape=tuple(int(x) for x in op.tile_shape.get_values()),
+                                   tile_work=op.work_per_tile(), stationary_bits=bits)
+
+        assert tile_cycles(view(8.0), core) < tile_cycles(view(16.0), core), op.label.data
+    linears = [op for op in tiled if op.source.data == "tfm.linear"]
+    assert linears and {op.stationary_bits_value() for op in linears} == {4 + 16 / 128}
+    assert all(op.stationary_bits is None for op in tiled if op.kind.data.value != "gemm")
 
 
 def test_hbm_traffic_is_streamed_weights_and_the_kv_cache() -> None:

@@ -116,7 +116,7 @@ def test_choose_minimises_time_within_budget() -> None:
     cost = t.costs[0]
     moved = c["in_bytes"] + c["weight_bytes"] + c["out_bytes"]
     cyc = cost.cycles(GEMM, c["tm"], c["tn"], c["tk"], c["vector_ops"],
-                      c["transcendental_ops"], moved, c["weight_bytes"])
+                      c["transcendental_ops"], moved, p.stationary_bits)
     est = -(-c["n_tiles"] // t.n_cores) * cyc
     assert best.est_cycles <= 1.02 * est[fits].min()
 
@@ -143,6 +143,7 @@ def test_estimate_matches_the_shared_tile_cost_rule() -> None:
         class View:
             kind = "gemm"
             precision = "bf16"
+            stationary_bits = p.stationary_bits
             tile_shape = best.shape
             tile_work = dict(zip(("macs", "vector_ops", "transcendental_ops", "in_bytes",
                                   "weight_bytes", "out_bytes", "sram_bytes"), best.work,

@@ -19,7 +19,7 @@ def gemm_op(m: int, k: int, n: int, tiles: int = 1, hbm_read: int = 0) -> SimOp:
     return SimOp(name="g", op_class="linear", kind="gemm", layer=0, block="mlp", region="mlp",
                  precision="bf16", n_tiles=tiles, tile_shape=(m, n, k), tile_work=work,
                  padded_macs=0, hbm_read_bytes=hbm_read, hbm_write_bytes=0, rect=(1, 1, 1, 1),
-                 planned_start_cycles=0, planned_end_cycles=1)
+                 planned_start_cycles=0, planned_end_cycles=1, stationary_bits=16.0)
 
 
 def test_the_ledger_charges_what_hw_cost_charges() -> None:
