@@ -60,6 +60,7 @@ class OpRecord:
     input_read_bytes: int = 0  # phase inputs it reads from off chip
     output_write_bytes: int = 0  # its result written off chip as a phase output
     spill_energy_pj: float = 0.0  # of its spill traffic (SRAM, off chip, NoC; in energy_pj)
+    cold_load_bytes: int = 0  # a cold run: resident weights it is the first to load from off chip
 
     @property
     def flops(self) -> int:
@@ -150,6 +151,11 @@ class PhaseResult:
         return float(sum(o.spill_energy_pj for o in self.ops))
 
     @property
+    def cold_load_bytes(self) -> int:
+        """A cold run's resident weights loaded from off chip (each once)."""
+        return sum(o.cold_load_bytes for o in self.ops)
+
+    @property
     def input_offchip_bytes(self) -> int:
         return sum(o.input_read_bytes for o in self.ops)
 
@@ -201,6 +207,11 @@ class CompileResult:
     notes: tuple[tuple[str, str], ...] = ()  # (who found it, one sentence) in order
     timings_s: Mapping[str, float] = field(default_factory=dict)  # wall clock per step
     weight_homes: Mapping[str, int] = field(default_factory=dict)  # "sram"|"hbm" -> bytes
+
+    @property
+    def cold(self) -> bool:
+        """A cold run: resident weights started off chip (CompileOptions.cold)."""
+        return bool(self.options.get("cold", False))
 
     @property
     def weights_where(self) -> str:

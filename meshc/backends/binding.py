@@ -6,7 +6,7 @@ Each resource's busy time as a share of the phase's latency:
 * `arrays`: the busiest core's busy time beyond its share of `compute`: time the arrays
   spend loading weights, filling and draining, and on padded tiles;
 * `hbm`: every off-chip byte (weights and KV streamed, spills both ways, the phase's inputs
-  and outputs) at the HBM bandwidth of all stacks;
+  and outputs, a cold run's weight loads) at the HBM bandwidth of all stacks;
 * `noc`: the busiest NoC link's busy time.
 
 The phase is bound by the largest share when it is at least `BOUND_SHARE`; below that no
@@ -45,7 +45,8 @@ def phase_binding(p: PhaseResult, hbm_bytes_per_s: float) -> Binding:
     compute = p.compute_utilization
     busiest = max(p.core_busy_s.values(), default=0.0) / lat
     hbm_bytes = (sum(o.hbm_read_bytes + o.hbm_write_bytes for o in p.ops) + p.spilled_bytes
-                 + p.reloaded_bytes + p.input_offchip_bytes + p.output_offchip_bytes)
+                 + p.reloaded_bytes + p.input_offchip_bytes + p.output_offchip_bytes
+                 + p.cold_load_bytes)
     link_busy: dict[object, float] = defaultdict(float)
     for t in p.transfers:
         for link in t.links:

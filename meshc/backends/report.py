@@ -16,8 +16,10 @@ report.json, schema `SCHEMA_VERSION`, sorted keys, floats to 9 significant digit
   and its `sram_peak_bytes_max`, `memory` (`spilled_bytes` sent off chip when SRAM was
   full, `reloaded_bytes` read back, `spill_energy_pj` (within `energy_pj`),
   `input_offchip_bytes`, `output_offchip_bytes`: the phase's inputs and outputs, which
-  start and end off chip), `energy_breakdown_pj` (result.ENERGY_COMPONENTS: mac, reg,
-  vector, transcendental, sram, noc, hbm, static; sums to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
+  start and end off chip; on a cold run (options `cold`) also `cold_load_bytes`: the
+  resident weights loaded from off chip, each once), `energy_breakdown_pj`
+  (result.ENERGY_COMPONENTS: mac, reg, vector, transcendental, sram, noc, hbm, static; sums
+  to `energy_pj`), `energy_by_op_class_pj`, `mapper`,
   `predicted_vs_simulated` and `ops` (one row per op, in simulated start order).
 
 Nothing in either file depends on the wall clock: the same inputs give the same bytes.
@@ -99,18 +101,20 @@ def op_rows(p: PhaseResult) -> list[dict[str, Any]]:
     return rows
 
 
-def memory_json(p: PhaseResult) -> dict[str, Any]:
-    """Off-chip traffic of the memory hierarchy beyond streamed weights and KV cache."""
-    return {"spilled_bytes": p.spilled_bytes, "reloaded_bytes": p.reloaded_bytes,
-            "spill_energy_pj": p.spill_energy_pj, "input_offchip_bytes": p.input_offchip_bytes,
-            "output_offchip_bytes": p.output_offchip_bytes}
+def memory_json(p: PhaseResult, cold: bool = False) -> dict[str, Any]:
+    """Off-chip traffic of the memory hierarchy beyond streamed weights and KV cache (a
+    cold run's weight loads only on a cold run: warm reports keep their bytes)."""
+    out = {"spilled_bytes": p.spilled_bytes, "reloaded_bytes": p.reloaded_bytes,
+           "spill_energy_pj": p.spill_energy_pj, "input_offchip_bytes": p.input_offchip_bytes,
+           "output_offchip_bytes": p.output_offchip_bytes}
+    return out | {"cold_load_bytes": p.cold_load_bytes} if cold else out
 
 
 def breakdown(p: PhaseResult) -> dict[str, float]:
     return {k: float(p.energy_breakdown_pj.get(k, 0.0)) for k in ENERGY_COMPONENTS}
 
 
-def phase_json(p: PhaseResult, hbm_bw: float) -> dict[str, Any]:
+def phase_json(p: PhaseResult, hbm_bw: float, cold: bool = False) -> dict[str, Any]:
     binding = phase_binding(p, hbm_bw)
     return {
         "bound_by": binding.bound_by,
@@ -134,7 +138,7 @@ def phase_json(p: PhaseResult, hbm_bw: float) -> dict[str, Any]:
         "noc_byte_hops": sum(t.bytes * t.hops for t in p.transfers),
         "sram_peak_bytes_max": max(p.sram_peak_bytes.values(), default=0),
         "sram_peak_bytes": dict(sorted(p.sram_peak_bytes.items())),
-        "memory": memory_json(p),
+        "memory": memory_json(p, cold),
         "n_cores": p.n_cores,
         "n_ops": len(p.ops),
         "mapper": mapper_json(p.mapper),
@@ -156,7 +160,8 @@ def report_json(result: CompileResult) -> dict[str, Any]:
         "weight_bytes": {"sram": result.weight_homes.get("sram", 0),
                          "hbm": result.weight_homes.get("hbm", 0)},
         "mapper": aggregate_mapper(result.phases),
-        "phases": {p.name: phase_json(p, hbm_bytes_per_s(result)) for p in result.phases},
+        "phases": {p.name: phase_json(p, hbm_bytes_per_s(result), result.cold)
+                   for p in result.phases},
     }
     ratio = result.decode_over_prefill_cost_per_token
     if ratio is not None:
@@ -245,6 +250,20 @@ def _memory_line(p: PhaseResult) -> str:
         line += "; nothing spilled"
     return (line + f"; inputs {fmt_bytes(p.input_offchip_bytes, exact=False)} and outputs "
             f"{fmt_bytes(p.output_offchip_bytes, exact=False)} off chip")
+
+
+def _cold_line(result: CompileResult) -> str:
+    """What a cold run changed: the resident weights it loaded, or why it loaded none."""
+    head = "Cold run: resident weights start off chip"
+    if not result.hardware_summary.get("hbm_stacks") and not any(
+            p.cold_load_bytes for p in result.phases):
+        return f"{head}, but this machine has no off-chip memory: there is nothing to load."
+    if not any(p.cold_load_bytes for p in result.phases):
+        return f"{head}, but no weight is resident in SRAM here: there is nothing to load."
+    loads = ", ".join(f"{p.name} {fmt_bytes(p.cold_load_bytes, exact=False)}"
+                      for p in result.phases)
+    return (f"{head} and each is loaded once through the HBM ports before the first op that "
+            f"reads it, its time and energy charged ({loads}).")
 
 
 def _summary(result: CompileResult) -> list[str]:
@@ -351,6 +370,8 @@ def report_md(result: CompileResult) -> str:
     lines = [f"# meshc report: {result.model} on {result.hardware}", "",
              f"{rows}x{cols} mesh; {shape}; weights: {result.weights_where}; "
              f"pipeline `{result.pipeline}`.", ""]
+    if result.cold:
+        lines += [_cold_line(result), ""]
     if result.notes:
         lines += ["## Notes", "", *(f"- {text} ({src})" for src, text in result.notes), ""]
     if result.phases:

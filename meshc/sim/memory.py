@@ -205,7 +205,7 @@ def resident_bytes(ops: Sequence[SimOp],
     seen: set[tuple[str, tuple[Core, ...]]] = set()
     out: dict[Core, int] = {}
     for op in ops:
-        cores = regions[op.region] if regions and op.region in regions else op.cores
+        cores = home_cores(op, regions)
         for name, n_bytes in op.resident:
             if (name, cores) in seen:
                 continue
@@ -213,3 +213,9 @@ def resident_bytes(ops: Sequence[SimOp],
             for c, b in zip(cores, even_split(n_bytes, len(cores)), strict=True):
                 out[c] = out.get(c, 0) + b
     return out
+
+
+def home_cores(op: SimOp, regions: Mapping[str, tuple[Core, ...]] | None = None
+               ) -> tuple[Core, ...]:
+    """The cores `op`'s resident weights live on: its region's, else its rectangle's."""
+    return regions[op.region] if regions and op.region in regions else op.cores

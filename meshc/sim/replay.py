@@ -16,7 +16,8 @@ placement and per-core order and recomputes the times with what the mapper abstr
   output in its producers' SRAM until its last consumer ends, a phase input that several
   ops read on the cores of the first one replayed (it reads it off chip, the others get it
   over the NoC like an output); when a core is full, values go off chip and their consumers
-  read them back from there (timed and charged);
+  read them back from there (timed and charged); on a cold run the resident weights start
+  off chip and are loaded once, before the first op that reads them (sim/offchip.py);
 * NoC: a dependency's bytes travel as up to `transfers.MAX_FLOWS` parallel XY-routed flows between
   the two rectangles; each link serves flows in time order at its bandwidth (a flow books
   its serialisation time on every link of its path, in that link's idle time from the
@@ -44,12 +45,13 @@ from meshc.hardware.transfers import flows, xy_route
 from meshc.result import HbmRecord, OpRecord, TransferRecord
 from meshc.sim.memory import Memory, Value, resident_bytes
 from meshc.sim.model import SimEdge, SimOp
-from meshc.sim.offchip import Ports
+from meshc.sim.offchip import ColdLoads, Ports
 from meshc.sim.timeline import Timeline
 
 __all__ = ["SimResult", "simulate"]
 
-MOVED = ("spill_write_bytes", "spill_read_bytes", "input_read_bytes", "output_write_bytes")
+MOVED = ("spill_write_bytes", "spill_read_bytes", "input_read_bytes", "output_write_bytes",
+         "cold_load_bytes")
 
 Core = tuple[int, int]
 
@@ -87,9 +89,11 @@ def _order(ops: Sequence[SimOp], edges: Sequence[SimEdge]) -> list[int]:
 
 
 def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
-             regions: Mapping[str, tuple[Core, ...]] | None = None) -> SimResult:
+             regions: Mapping[str, tuple[Core, ...]] | None = None,
+             cold: bool = False) -> SimResult:
     """Replays the mapped ops; `regions` (region -> cores) homes resident weights over the
-    region partition-attn-mlp sized them for, not only the rectangle of the op using them."""
+    region partition-attn-mlp sized them for, not only the rectangle of the op using them.
+    `cold`: the resident weights start off chip (a single run, not steady-state serving)."""
     clock = hw.noc.clock_hz
     link_bw = hw.noc.link_bytes_per_cycle
     router = hw.noc.router_latency_cycles
@@ -98,6 +102,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
                  resident=resident_bytes(ops, regions),
                  planned_start=[float(op.planned_start_cycles) for op in ops],
                  offchip=bool(port.ports))
+    loads = ColdLoads(port, ops, regions) if cold else None
 
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
@@ -176,6 +181,12 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         # room for the tiles' working set, then the inputs: over the NoC from their home,
         # or back from off chip when they were spilled
         t0 = max(core_free[c] for c in cores)
+        if loads is not None and op.resident:  # its weights must be on chip first
+            load = loads.load(i)
+            t0 = max(t0, load.ready)
+            if load.bytes:
+                moved[i]["cold_load_bytes"] += load.bytes
+                charge(i, load.bytes, 0, load.noc_pj, False)
         # a phase input several ops read: the first replayed reads it off chip and holds
         # it, the others take it from there (as a dependency's output)
         keys = [(n_ops + a, b) for a, b in op.args] if port.ports else []

@@ -1,6 +1,7 @@
 """meshc against Stream 2.1.1 (fixtures/stream.json) on the twins of its machines,
 stream_tpu_like_quad_core.yaml and stream_simba.yaml, and its workloads (stream/*.onnx).
 
+meshc compiles cold runs (CompileOptions(cold=True)): Stream starts every weight in DRAM.
 Issue 12's goal is latency and energy within 1.5x of Stream's on every row; docs/fidelity.md
 gives the table and the reasons it is not met yet. What holds today is asserted: the twins are
 the fixture's machines, the MAC counts are Stream's, Stream's DRAM port carries the workload's
@@ -31,11 +32,11 @@ IDS = [f"{m}-{w}" for m, w in ROWS]
 BANDS: dict[tuple[str, str], tuple[float, float, float]] = {
     ("tpu_like_quad_core", "attention_head"): (2.549, 1.002, 1.135),
     ("tpu_like_quad_core", "mha"): (0.732, 0.686, 0.692),
-    ("tpu_like_quad_core", "swiglu"): (0.889, 0.213, 0.143),
+    ("tpu_like_quad_core", "swiglu"): (1.188, 0.952, 1.000),
     ("tpu_like_quad_core", "attention_mlp"): (1.616, 0.597, 0.771),
     ("simba", "attention_head"): (1.144, 0.611, 1.135),
     ("simba", "mha"): (0.808, 0.381, 0.828),
-    ("simba", "swiglu"): (0.148, 0.104, 0.143),
+    ("simba", "swiglu"): (0.957, 0.434, 1.000),
     ("simba", "attention_mlp"): (1.039, 0.511, 1.069),
 }
 TOL = 0.15  # relative
@@ -105,13 +106,13 @@ def test_streams_dram_port_carries_inputs_weights_and_outputs(key: tuple[str, st
     assert 0.85 < r.stream_dram_bytes / r.offchip_bytes < 1.6
 
 
-@pytest.mark.parametrize("key", [k for k in ROWS if k[1] != "swiglu"], ids=lambda k: "-".join(k))
+@pytest.mark.parametrize("key", ROWS, ids=IDS)
 def test_meshc_reads_every_input_once(key: tuple[str, str]) -> None:
-    # weights are graph inputs here (SwiGLU's initializers stay resident): meshc's port moves
-    # the inputs, weights and outputs once each (the attention's I feeds Q, K and V), up to
-    # the rounding of each port's share
+    # a cold run, as Stream's: meshc's port moves the inputs, weights (graph inputs, or
+    # SwiGLU's initializers resident in SRAM, loaded once) and outputs once each (the
+    # attention's I feeds Q, K and V), up to the rounding of each port's share of each load
     r = meshc_row(ROWS[key])
-    assert r.hbm_bytes == pytest.approx(r.offchip_bytes, abs=8)
+    assert r.hbm_bytes == pytest.approx(r.offchip_bytes, abs=8, rel=1e-4)
 
 
 @pytest.mark.parametrize("key", ROWS, ids=IDS)

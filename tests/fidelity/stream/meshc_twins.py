@@ -103,7 +103,7 @@ def _compile(machine: str, workload: str) -> tuple[float, float, float, int, int
         path = Path(tmp) / f"{workload}.onnx"
         onnx.save(meshc_form(model), path)
         res = compile_model(ModelRequest(str(path), phases=("prefill",)), str(TWINS[machine]),
-                            CompileOptions(mapper="heft"))
+                            CompileOptions(mapper="heft", cold=True))
     (p,) = res.phases
     hbm = sum(h.read_bytes + h.write_bytes for h in p.hbm)
     return (p.latency_s * CLOCK_HZ, p.energy_pj, p.energy_breakdown_pj["mac"], p.macs, hbm,
