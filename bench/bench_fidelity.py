@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fidelity"))
-from peer_fixtures import load_fixture, scalesim_twin
+from peer_fixtures import load_fixture, meshc_levels, scalesim_twin, zigzag_levels
 
 from meshc.hardware.cost import gemm_cycles, gemm_sram_elements
 
@@ -58,9 +58,28 @@ def scalesim() -> Section:
              "meshc dbuf", "SCALE-Sim SRAM", "meshc SRAM", "ratio"], rows, summary)
 
 
-# --- ZigZag and Stream: sections to come (issue 12) ---------------------------------------
-
 # --- Stream 2.1.1: latency and energy of whole workloads on its two machines -------------
+
+# --- ZigZag 3.9.1: energy by memory level ---------------------------------------------------
+
+ZIGZAG_LEVELS = ("mac", "rf_128B", "rf_2B", "sram_2MB", "dram", "total")
+
+
+def zigzag() -> Section:
+    """`meshc hw cost` on the twin of ZigZag's TPU-like core (128x128 array) against ZigZag,
+    per level: meshc / ZigZag (tests/fidelity/test_zigzag.py asserts the 512x4096x4096 rows
+    and the GEMV total)."""
+    rows: list[list[Cell]] = []
+    for row in load_fixture("zigzag")["cases"]:
+        if row["hardware"] != "tpu_like_128":
+            continue  # the shipped 32x32 core and a diagnostic variant: no twin
+        ours, theirs = meshc_levels(row), zigzag_levels(row)
+        rows.append([row["name"], f"{theirs['total'] / 1e6:,.1f}", f"{ours['total'] / 1e6:,.1f}",
+                     *(f"{_ratio(ours[k], theirs[k]):.2f}" for k in ZIGZAG_LEVELS)])
+    header = ["GEMM", "ZigZag uJ", "meshc uJ", *(f"{k} ratio" for k in ZIGZAG_LEVELS)]
+    return ("ZigZag 3.9.1: energy by memory level on its TPU-like core, 128x128 array", header,
+            rows, "goal (issue 12): the 512x4096x4096 int8 GEMM within 10% in total, 20% per level")
+
 
 def stream() -> Section:
     """meshc (heft, prefill) on the twins of Stream's machines, latency in cycles at the twins'
@@ -166,8 +185,9 @@ def roofline() -> Section:
              "x roofline", "speed-up / bytes"], rows, summary)
 
 
-SECTIONS: dict[str, Callable[[], Section]] = {"scalesim": scalesim, "stream": stream,
-                                          "mapper": mapper, "roofline": roofline}
+SECTIONS: dict[str, Callable[[], Section]] = {"scalesim": scalesim, "zigzag": zigzag,
+                                          "stream": stream, "mapper": mapper,
+                                          "roofline": roofline}
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, printable
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
@@ -72,9 +72,7 @@ def _internal(e: BaseException, debug: bool) -> NoReturn:
 def _fail(message: str, code: int, prefix: str = "meshc: error: ") -> NoReturn:
     """One line on stderr: control characters a user's value carried (a newline in a node
     name, a NUL in a file) are shown escaped, never printed raw."""
-    safe = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   for ch in message)
-    click.echo(prefix + safe, err=True)
+    click.echo(prefix + printable(message), err=True)
     sys.exit(code)
 
 

@@ -33,6 +33,12 @@ class MeshcError(Exception):
         return f"{text} ({self.hint})" if self.hint else text
 
 
+def printable(value: object) -> str:
+    """A user's value as it can be shown in a one-line message: control characters (a
+    newline in a node name, a NUL in a file) escaped, everything else as is."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+
+
 def one_line(e: Exception) -> str:
     """An xDSL diagnostic (which prints the annotated IR) as one line: `file:line:col:
     message` for a parse error, the message itself for anything else."""

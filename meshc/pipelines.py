@@ -21,6 +21,7 @@ from xdsl.utils.exceptions import (
 
 from meshc.errors import MeshcError, one_line
 from meshc.passes._common import hardware_conflict, record_hardware
+from meshc.passes.lower_quant import QUANTIZED
 from meshc.registry import make_context, pass_factories
 
 BF16 = "lower-quant{weights=bf16 acts=bf16 kv=bf16}"  # f32 exports run at bf16, as the cores do
@@ -45,7 +46,8 @@ def default(mapper: str = "", row_blocks: int = 1) -> str:
 
 def quantized(mapper: str = "", row_blocks: int = 1) -> str:
     """int4 weights in groups of 128, int8 KV cache; then as default."""
-    return _flow("lower-quant{weights=int4 kv=int8 group=128}", "shared", mapper, row_blocks)
+    q = " ".join(f"{k}={v}" for k, v in QUANTIZED.items())
+    return _flow(f"lower-quant{{{q}}}", "shared", mapper, row_blocks)
 
 
 def disaggregated(mapper: str = "", row_blocks: int = 1) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, printable
 
 # Sizes fit a signed 64-bit IR attribute; the `dim` limit (checked before a graph is
 # built, where the user can raise it) is the bound that matters in practice.
@@ -160,12 +160,6 @@ def shown(value: Any) -> str:
     """A user's value in a message: short, on one line."""
     text = "true" if value is True else "false" if value is False else repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def printable(value: Any) -> str:
-    """A user's key or name as it can be shown on one line: control characters escaped."""
-    text = str(value)
-    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _loc(loc: tuple[Any, ...]) -> str:

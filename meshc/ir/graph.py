@@ -44,7 +44,15 @@ from xdsl.utils.str_enum import StrEnum
 
 from meshc.hardware.op_costs import OP_COSTS, vector_ops
 from meshc.ir.state import verify_op_state
-from meshc.ir.work import ACTIVATION_OPS, SOFTMAX_OPS, Work, element_bits, numel, tensor_bytes
+from meshc.ir.work import (
+    ACTIVATION_OPS,
+    SOFTMAX_OPS,
+    Work,
+    element_bits,
+    group_scale_bytes,
+    numel,
+    tensor_bytes,
+)
 
 
 class Block(StrEnum):
@@ -156,8 +164,8 @@ class WeightOp(GraphOp):
     def scale_bytes(self) -> int:
         if self.group is None or self.scale_type is None:
             return 0
-        groups = -(-numel(self.result.type) // _int(self.group))
-        return (groups * element_bits(self.scale_type) + 7) // 8
+        return group_scale_bytes(numel(self.result.type), _int(self.group),
+                                 element_bits(self.scale_type))
 
     def work(self) -> Work:
         return Work(weight_bytes=tensor_bytes(self.result.type) + self.scale_bytes())

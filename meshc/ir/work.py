@@ -95,3 +95,11 @@ def tensor_bytes(t: Attribute) -> int:
     """Bytes of a tensor at its element type, rounded up to whole bytes."""
     assert isinstance(t, TensorType)
     return (numel(t) * element_bits(t.element_type) + 7) // 8
+
+
+SCALE_BITS = 16  # a quantized weight's group scales are stored in bf16 (lower-quant)
+
+
+def group_scale_bytes(elements: int, group: int, scale_bits: int = SCALE_BITS) -> int:
+    """Bytes of the scales of `elements` quantized weights, one per `group` of them."""
+    return (-(-elements // group) * scale_bits + 7) // 8

@@ -13,15 +13,18 @@ from math import prod
 
 from xdsl.dialects.builtin import ModuleOp, TensorType
 
+from meshc.hardware.precision import precision_bits
 from meshc.ir.graph import WeightOp
 from meshc.ir.summary import kv_caches
-from meshc.ir.work import element_bits, numel, tensor_bytes
+from meshc.ir.work import element_bits, group_scale_bytes, numel, tensor_bytes
 from meshc.passes._common import functions, graph_ops, quantized_operands, weight_bytes
+from meshc.passes.lower_quant import QUANTIZED
 from meshc.units import fmt_bytes
 
-# The quantized pipeline's formats (pipelines.quantized): int4 weights with one 16-bit
-# scale per 128 weights, an int8 KV cache.
-Q_WEIGHT_BITS, Q_GROUP, Q_SCALE_BITS, Q_KV_BITS = 4, 128, 16, 8
+# The quantized pipeline's formats (lower_quant.QUANTIZED): int4 weights in groups, int8 KV.
+Q_WEIGHT_BITS = precision_bits(str(QUANTIZED["weights"]))
+Q_GROUP = int(QUANTIZED["group"])
+Q_KV_BITS = precision_bits(str(QUANTIZED["kv"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,7 @@ def int4_bytes(module: ModuleOp, weights: list[WeightOp]) -> int:
     for w in weights:
         n = numel(w.result.type)
         if w.result in quantized and element_bits(w.result.type.element_type) > Q_WEIGHT_BITS:
-            total += -(-n * Q_WEIGHT_BITS // 8) + -(-n // Q_GROUP) * Q_SCALE_BITS // 8
+            total += -(-n * Q_WEIGHT_BITS // 8) + group_scale_bytes(n, Q_GROUP)
         else:
             total += weight_bytes(w)
     return total

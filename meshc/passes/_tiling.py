@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from meshc.hardware.tile_cost import tile_cycles_array
+from meshc.ir.work import SCALE_BITS
 
 if TYPE_CHECKING:
     from meshc.hardware import CoreType
 
 GEMM, ATTENTION, VECTOR, MEMORY = "gemm", "attention", "vector", "memory"
 FAMILIES = (GEMM, ATTENTION, VECTOR, MEMORY)
-SCALE_BITS = 16
 ACC_BYTES = 4
 SPLITS = 16  # near-even splits tried per axis: ceil(d / g) for g = 1..SPLITS
 COARSE_TOLERANCE = 0.02  # among tiles within 2% of the best time, take the fewest

@@ -47,7 +47,9 @@ WEIGHTS = ("bf16", "fp8", "int8", "int4")
 ACTS = ("bf16", "fp8", "int8")
 KV = ("bf16", "fp8", "int8", "int4")
 NORMS = ("tfm.layernorm", "tfm.rmsnorm")
-SCALE = BFloat16Type()  # group scales are stored in bf16
+SCALE = BFloat16Type()  # group scales are stored in bf16 (ir.work.SCALE_BITS)
+# The formats of the `quantized` named pipeline (partition-attn-mlp quotes them as a lever).
+QUANTIZED = {"weights": "int4", "kv": "int8", "group": 128}
 OTHER_WEIGHTS = "bf16"  # the widest format for weights no array multiplies
 
 

@@ -79,9 +79,10 @@ def _save(graph: onnx.GraphProto, path: Path, opset: int, custom: bool = False) 
     onnx.save(helper.make_model(graph, opset_imports=ops, ir_version=8), str(path))
 
 
-def build_attention_head(path: Path) -> None:
-    """One attention head as Stream's make_attention_head.py writes it: seq 128, d_model 512,
-    d_head 64, bf16, weights as graph inputs; Q K^T, softmax, times V."""
+def _attention_head() -> tuple[list[onnx.ValueInfoProto], list[onnx.NodeProto]]:
+    """Inputs and nodes of one attention head as Stream's make_attention_head.py writes it:
+    seq 128, d_model 512, d_head 64, bf16, weights as graph inputs; Q K^T, softmax, times V
+    (output Y)."""
     vi = helper.make_tensor_value_info
     inputs = [vi("I", BF16, [SEQ, DMODEL])] + [vi(w, BF16, [DMODEL, DHEAD]) for w in ("wQ", "wK", "wV")]
     nodes = [
@@ -93,8 +94,14 @@ def build_attention_head(path: Path) -> None:
         helper.make_node("Softmax", ["scores"], ["attn"], axis=-1),
         helper.make_node("MatMul", ["attn", "V"], ["Y"]),
     ]
-    graph = helper.make_graph(nodes, "attention_head", inputs, [vi("Y", BF16, [SEQ, DHEAD])])
-    _save(graph, path, 13)
+    return inputs, nodes
+
+
+def build_attention_head(path: Path) -> None:
+    """The attention head alone (_attention_head)."""
+    inputs, nodes = _attention_head()
+    out = helper.make_tensor_value_info("Y", BF16, [SEQ, DHEAD])
+    _save(helper.make_graph(nodes, "attention_head", inputs, [out]), path, 13)
 
 
 def build_swiglu(path: Path, tokens: int = 64, d_model: int = 128, d_ff: int = 256) -> None:
@@ -126,23 +133,15 @@ def build_swiglu(path: Path, tokens: int = 64, d_model: int = 128, d_ff: int = 2
 def build_attention_mlp(path: Path) -> None:
     """Attention head (as Stream's make_attention_head.py) followed by a SwiGLU MLP on its output."""
     vi = helper.make_tensor_value_info
+    head_inputs, head_nodes = _attention_head()
     inputs = [
-        vi("I", BF16, [SEQ, DMODEL]),
-        vi("wQ", BF16, [DMODEL, DHEAD]),
-        vi("wK", BF16, [DMODEL, DHEAD]),
-        vi("wV", BF16, [DMODEL, DHEAD]),
+        *head_inputs,
         vi("wGate", BF16, [DHEAD, DFF]),
         vi("wUp", BF16, [DHEAD, DFF]),
         vi("wDown", BF16, [DFF, DHEAD]),
     ]
     nodes = [
-        helper.make_node("MatMul", ["I", "wQ"], ["Q"]),
-        helper.make_node("MatMul", ["I", "wK"], ["K"]),
-        helper.make_node("MatMul", ["I", "wV"], ["V"]),
-        helper.make_node("Transpose", ["K"], ["Kt"], perm=[1, 0]),
-        helper.make_node("MatMul", ["Q", "Kt"], ["scores"]),
-        helper.make_node("Softmax", ["scores"], ["attn"], axis=-1),
-        helper.make_node("MatMul", ["attn", "V"], ["Y"]),
+        *head_nodes,
         _gemm("Y", "wGate", "gate"),
         _gemm("Y", "wUp", "up"),
         helper.make_node("Silu", ["gate"], ["gate_silu"], domain="com.example", act_size=16, output_size=16),

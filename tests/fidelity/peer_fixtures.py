@@ -11,7 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from meshc.hardware import CoreType
+from meshc.commands.hw import gemm_report
+from meshc.hardware import CoreType, load_hardware
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -47,3 +48,26 @@ def scalesim_twin(row: dict[str, Any], double_buffered: bool = False) -> CoreTyp
                     vector_lanes=1, transcendental_per_cycle=1,
                     sram_bytes=3 * row["sram_kb_per_operand"] * 1024,
                     sram_bytes_per_cycle=float(1 << 24), clock_hz=1e9)
+
+
+# --- ZigZag 3.9.1: the twin of its TPU-like core with a 128x128 array ---------------------
+
+ZIGZAG_TWIN = Path(__file__).parent / "zigzag_tpu_like_128x128.yaml"
+ZIGZAG_PRECISION = {8: "int8", 16: "bf16"}
+ZIGZAG_LEVEL = {"rf_128B": ("reg_weight",), "rf_2B": ("reg_accumulator",),
+         "sram_2MB": ("sram_read", "sram_write"), "dram": ("hbm_read", "hbm_write")}
+
+
+def meshc_levels(row: dict[str, Any]) -> dict[str, float]:
+    """`meshc hw cost` on the ZigZag twin for this row, in ZigZag's levels (pJ), plus mac and total."""
+    r = gemm_report(load_hardware(str(ZIGZAG_TWIN)), (row["M"], row["K"], row["N"]),
+                    ZIGZAG_PRECISION[row["precision_bits"]["I"]])
+    by = r["energy_by_level_pj"]
+    out = {zz: sum(by[k] for k in ours) for zz, ours in ZIGZAG_LEVEL.items()}
+    return out | {"mac": by["mac"], "total": r["energy_pj"]}
+
+
+def zigzag_levels(row: dict[str, Any]) -> dict[str, float]:
+    """A ZigZag fixture row's energy by level (pJ), plus mac and total."""
+    return dict(row["energy_per_level_pj"]) | {"mac": row["mac_energy_pj"],
+                                               "total": row["energy_total_pj"]}

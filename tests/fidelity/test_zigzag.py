@@ -9,35 +9,14 @@ ZigZag does (0.04 pJ per MAC, 16-bit words)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import pytest
-from peer_fixtures import load_fixture
+from peer_fixtures import ZIGZAG_TWIN as TWIN
+from peer_fixtures import load_fixture, meshc_levels, zigzag_levels
 
-from meshc.commands.hw import gemm_report
 from meshc.hardware import load_hardware
 
-TWIN = Path(__file__).parent / "zigzag_tpu_like_128x128.yaml"
 FIXTURE = load_fixture("zigzag")
 ROWS = {c["name"]: c for c in FIXTURE["cases"]}
-PRECISION = {8: "int8", 16: "bf16"}
-LEVEL = {"rf_128B": ("reg_weight",), "rf_2B": ("reg_accumulator",),
-         "sram_2MB": ("sram_read", "sram_write"), "dram": ("hbm_read", "hbm_write")}
-
-
-def meshc_levels(row: dict[str, Any]) -> dict[str, float]:
-    """`meshc hw cost` on the twin for this row, in ZigZag's levels (pJ), plus mac and total."""
-    r = gemm_report(load_hardware(str(TWIN)), (row["M"], row["K"], row["N"]),
-                    PRECISION[row["precision_bits"]["I"]])
-    by = r["energy_by_level_pj"]
-    out = {zz: sum(by[k] for k in ours) for zz, ours in LEVEL.items()}
-    return out | {"mac": by["mac"], "total": r["energy_pj"]}
-
-
-def zigzag_levels(row: dict[str, Any]) -> dict[str, float]:
-    return dict(row["energy_per_level_pj"]) | {"mac": row["mac_energy_pj"],
-                                               "total": row["energy_total_pj"]}
 
 
 def test_the_twin_is_the_fixture_core() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
-from meshc.errors import MeshcError
+from meshc.errors import MeshcError, printable
 from meshc.frontends.onnx.checks import check_node, check_size, check_text
 from meshc.frontends.onnx.ops import KNOWN_OPS
 from meshc.frontends.onnx.tensors import check_tensor
@@ -26,7 +26,7 @@ DEFAULT_DOMAINS = ("", "ai.onnx")
 def show(name: str, width: int = 80) -> str:
     """A name from the model as error text: one line, control characters escaped, long
     names cut in the middle."""
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(name))
+    text = printable(name)
     return text if len(text) <= width else f"{text[:width // 2 - 2]} ... {text[-width // 2 + 3:]}"
 
 
