@@ -23,6 +23,7 @@ run: $(STAMP)
 
 test: $(DEVSTAMP)
 	$(BIN)/ruff check meshc tests bench scripts
+	$(BIN)/mypy
 	$(BIN)/pytest
 	$(BIN)/lit -q tests/filecheck
 

@@ -11,8 +11,8 @@ whichever is larger (resource.getrusage). `bench_row(label, problem, options)` i
 other sets (e.g. llama3 through the full pipeline) just call it with their problems.
 
 Sets:
-* single layer: one synthetic decoder layer (meshc.mappers.synthetic: norm, q/k/v/o,
-  attention, norm, gate/up/act/down; Llama-3-8B shapes, 512-token prefill) at several grains on
+* single layer: one synthetic decoder layer (tests/unit/mappers/mapper_synthetic.py: norm,
+  q/k/v/o, attention, norm, gate/up/act/down; Llama-3-8B shapes, 512-token prefill) at several grains on
   4x4 and 8x8 meshes, with the MLP weights streamed from HBM and resident in SRAM, plus the
   variant with attention split into one chain per KV head; CP-SAT proves most of these
   optimal. Then the layer split into 4 row blocks (as split-rows does) with the MLP weights
@@ -36,9 +36,13 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from meshc.mappers import MapperOptions, MappingProblem, map_problem
-from meshc.mappers.synthetic import decoder_problem
+
+# the synthetic decoder layers are test code: tests/unit/mappers/mapper_synthetic.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit" / "mappers"))
+from mapper_synthetic import decoder_problem
 
 HEADER = (f"{'problem':34s} {'ops':>5s} {'tiles':>7s} {'model LB':>11s} {'HEFT/LB':>7s} "
           f"{'CP/LB':>6s} {'gain':>6s} {'status':>8s} {'win':>7s} {'dtime':>6s} {'cp s':>6s} "

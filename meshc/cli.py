@@ -7,10 +7,12 @@ traceback); 130 interrupted (Ctrl-C). Nothing else in meshc prints errors.
 
 from __future__ import annotations
 
+import importlib
 import signal
 import sys
 import threading
 import traceback
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import click
@@ -22,15 +24,70 @@ EXIT_INTERNAL = 70  # sysexits.h EX_SOFTWARE
 EXIT_INTERRUPTED = 130
 
 
+# The commands defined in their own modules, imported only when one is run or its help is
+# shown, so that `meshc --help` and `meshc hw cost` do not pay for xDSL, OR-Tools and the
+# frontends. name -> ("module:attribute", the short help `meshc --help` lists: the first
+# sentence of the command's docstring, which tests/unit/test_cli_lazy.py checks).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "backends": ("meshc.commands.backends:backends",
+                 "List the installed backends: name, where it comes from and what it writes."),
+    "compile": ("meshc.commands.compile:compile_",
+                "Compile MODEL for a machine and report simulated latency and energy."),
+    "hw": ("meshc.commands.hw:hw", "Hardware presets and files: list, show, schema, cost."),
+    "import": ("meshc.commands.model:import_",
+               "Print (or write) the IR of MODEL: a zoo name, spec file, config.json, .onnx "
+               "or .mlir."),
+    "inspect": ("meshc.commands.model:inspect",
+                "MACs, FLOPs, parameters, weight, activation and KV-cache bytes per phase."),
+    "models": ("meshc.commands.model:models", "List the model zoo."),
+    "quality": ("meshc.commands.quality:quality",
+                "Loss and perplexity estimates of a model at a precision."),
+    "study": ("meshc.commands.study:study",
+              "Run the study NAME (`meshc study list` shows them); --grid overrides its axes."),
+    "sweep": ("meshc.commands.sweep:sweep",
+              "Compile MODEL... on every point of a grid and tabulate, plot and rank the "
+              "results."),
+}
+
+
 class _Group(click.Group):
     """Every failure leaves as one line on stderr with its exit code: never a traceback
-    unless `--debug` asks for it."""
+    unless `--debug` asks for it. The commands of COMMANDS load on first use; one whose
+    module fails to import is a bug in meshc (exit 70), never a hidden command."""
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        if not standalone_mode:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name][0].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attr), cmd_name)
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
         try:
-            rv = super().main(*args, standalone_mode=False, **kwargs)
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as e:  # suggest from every name, loaded or not
+            raise click.exceptions.NoSuchCommand(
+                e.command_name, possibilities=self.list_commands(ctx), ctx=ctx) from None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table, without importing any command."""
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = [(n, (self.commands.get(n) or click.Command(n, help=COMMANDS[n][1]))
+                 .get_short_help_str(limit)) for n in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as e:  # `meshc`, `meshc hw`: the help
             click.echo(e.ctx.get_help())
             sys.exit(0)
@@ -120,17 +177,3 @@ def limits_() -> None:
     for lim in limits.LIMITS.values():
         click.echo(f"{lim.name:12s} {limits.get(lim.name):>16,} {lim.unit:9s} {lim.what}")
     click.echo("raise one with `meshc --limit NAME=N ...` or MESHC_LIMIT_<NAME>=N")
-
-
-def _add_commands() -> None:
-    # A command module that fails to import is a bug to see, not a command to hide.
-    from meshc.commands.backends import backends
-    from meshc.commands.compile import compile_
-    from meshc.commands.hw import hw
-    from meshc.commands.model import import_, inspect, models
-
-    for cmd in (models, import_, inspect, compile_, backends, hw):
-        main.add_command(cmd)
-
-
-_add_commands()

@@ -90,7 +90,9 @@ def insert_passes(spec: str, inserts: Sequence[tuple[str, str, str]]) -> str:
 
 def _split(spec: str) -> list[str]:
     """The steps of a pass list: its top-level comma-separated parts."""
-    steps, cur, depth, quote = [], [], 0, ""
+    steps: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, ""
     for ch in spec:
         if quote:
             quote = "" if ch == quote else quote

@@ -12,7 +12,7 @@ one whose object is not what the group expects is a `MeshcError` that names it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -97,7 +97,7 @@ def get_pass(name: str) -> type[ModulePass]:
 
 
 def pass_factories() -> dict[str, Callable[[], type[ModulePass]]]:
-    return {n: (lambda n=n: get_pass(n)) for n in pass_names()}
+    return {n: partial(get_pass, n) for n in pass_names()}
 
 
 def backend_names() -> list[str]:

@@ -85,12 +85,30 @@ def compact(obj: Any) -> str:
                       default=_default)
 
 
+class EncodedRows(list[str]):
+    """A table whose rows are already compact JSON objects (`compact`): `rows_text` writes
+    them as they are, for tables too large to build as dicts first."""
+
+
 def _is_rows(v: Any) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+    return isinstance(v, list) and bool(v) and (
+        isinstance(v, EncodedRows) or all(isinstance(x, dict) for x in v))
 
 
 def _has_rows(d: Mapping[str, Any]) -> bool:
     return any(_is_rows(v) or (isinstance(v, Mapping) and _has_rows(v)) for v in d.values())
+
+
+def _join_rows(rows: list[Any], sep: str) -> str:
+    """The rows' compact JSON joined by `sep`."""
+    if isinstance(rows, EncodedRows):
+        return sep.join(rows)
+    body = compact(rows)[1:-1]  # one C encode for the whole table
+    # a row boundary is the only "},{" unless a string or a nested list of objects holds one
+    # too: the count says which
+    if body.count("},{") == len(rows) - 1:
+        return body.replace("},{", "}" + sep + "{")
+    return sep.join(compact(x) for x in rows)
 
 
 def _render_rows(obj: Any, depth: int) -> str:
@@ -100,7 +118,7 @@ def _render_rows(obj: Any, depth: int) -> str:
                  for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if _is_rows(obj):
-        return "[\n" + ",\n".join(f"{pad}  {compact(x)}" for x in obj) + f"\n{pad}]"
+        return f"[\n{pad}  " + _join_rows(obj, f",\n{pad}  ") + f"\n{pad}]"
     return compact(obj)
 
 

@@ -24,6 +24,7 @@ The same facts, machine-readable and machine-wide, are in schedule.json.
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
 from meshc.backends.base import Artifacts, clock_hz, core_key, mesh_cores
@@ -31,27 +32,44 @@ from meshc.hardware.spread import even_split, tiles_per_core
 from meshc.result import CompileResult, Core, PhaseResult
 
 KIND_ORDER = {"load": 0, "receive": 1, "compute": 2, "send": 3, "store": 4}
+# (start_s, kind order, end_s, op, partner, line): sorted on all but the line, stably
+Command = tuple[float, int, float, str, str, str]
+BY_TIME = itemgetter(0, 1, 2, 3, 4)
 
 
-def _sort_key(c: dict[str, Any]) -> tuple[Any, ...]:
-    return (c["start_s"], KIND_ORDER[c["kind"]], c["end_s"], c["op"], c.get("partner", ""))
+def _command(kind: str, op: str, partner: str, start_s: float, end_s: float, what: str,
+             clock: float | None) -> Command:
+    t = f"{start_s * 1e6:14.6f} {end_s * 1e6:14.6f}"
+    if clock:
+        s, e = round(start_s * clock), round(end_s * clock)
+        t += f" {s:>12d} {e:>12d}"
+        if kind == "compute":
+            what += f" cycles={e - s}"
+    return (start_s, KIND_ORDER[kind], end_s, op, partner, f"{t}  {kind:<8s} {what}")
 
 
-def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[str, Any]]]:
+def phase_programs(p: PhaseResult, cores: list[Core],
+                   clock: float | None) -> dict[Core, list[Command]]:
     """Per core, its commands sorted by (start, kind, end, op, partner): at one instant a
-    load comes before the compute it feeds, and the compute before the send."""
-    prog: dict[Core, list[dict[str, Any]]] = defaultdict(list)
+    load comes before the compute it feeds, and the compute before the send. The cores of
+    an op share their commands when they run as many tiles or move as many bytes."""
+    prog: dict[Core, list[Command]] = defaultdict(list)
     by_name = {o.name: o for o in p.ops}
     for o in p.ops:
-        per_core = tiles_per_core(o.n_tiles, len(o.cores))
+        cores_of = o.cores
+        per_core = tiles_per_core(o.n_tiles, len(cores_of))
         most = max(per_core, default=0)
-        for core, tiles in zip(o.cores, per_core, strict=True):
+        m, n, kk = o.tile_shape
+        alike: dict[int, Command] = {}
+        for core, tiles in zip(cores_of, per_core, strict=True):
             if tiles == 0:
                 continue
-            prog[core].append({"kind": "compute", "op": o.name, "class": o.op_class,
-                               "tiles": tiles, "tile_shape": o.tile_shape,
-                               "precision": o.precision, "start_s": o.start_s,
-                               "end_s": o.start_s + o.compute_s * tiles / most})
+            if tiles not in alike:
+                alike[tiles] = _command(
+                    "compute", o.name, "", o.start_s, o.start_s + o.compute_s * tiles / most,
+                    f"op={o.name} class={o.op_class} tiles={tiles} tile={m}x{n}x{kk} "
+                    f"precision={o.precision}", clock)
+            prog[core].append(alike[tiles])
     # HBM: one load and one store per op and core, whatever the number of ports
     hbm: dict[str, list[Any]] = {}
     for h in p.hbm:
@@ -67,47 +85,28 @@ def phase_programs(p: PhaseResult, cores: list[Core]) -> dict[Core, list[dict[st
         for kind, total in (("load", read), ("store", write)):
             if total <= 0 or not owners:
                 continue
-            for core, n in zip(owners, even_split(total, len(owners)), strict=True):
-                if n:
-                    prog[core].append({"kind": kind, "op": op, "bytes": n, "partner": "hbm",
-                                       "ports": port_list, "start_s": start, "end_s": end})
+            where = "from=hbm" if kind == "load" else "to=hbm"
+            same: dict[int, Command] = {}
+            for core, b in zip(owners, even_split(total, len(owners)), strict=True):
+                if b == 0:
+                    continue
+                if b not in same:
+                    same[b] = _command(kind, op, "hbm", start, end,
+                                       f"op={op} bytes={b} {where} ports={port_list}", clock)
+                prog[core].append(same[b])
     for t in p.transfers:
         dst_op = t.dst_op or "hbm"
-        prog[t.src_core].append({"kind": "send", "op": t.src_op, "to_op": dst_op,
-                                 "bytes": t.bytes, "partner": core_key(t.dst_core),
-                                 "hops": t.hops, "start_s": t.start_s, "end_s": t.end_s})
-        prog[t.dst_core].append({"kind": "receive", "op": dst_op, "from_op": t.src_op,
-                                 "bytes": t.bytes, "partner": core_key(t.src_core),
-                                 "hops": t.hops, "start_s": t.start_s, "end_s": t.end_s})
-    return {core: sorted(prog.get(core, []), key=_sort_key) for core in cores}
+        src, dst = core_key(t.src_core), core_key(t.dst_core)
+        prog[t.src_core].append(_command(
+            "send", t.src_op, dst, t.start_s, t.end_s,
+            f"op={t.src_op} to_op={dst_op} bytes={t.bytes} to={dst} hops={t.hops}", clock))
+        prog[t.dst_core].append(_command(
+            "receive", dst_op, src, t.start_s, t.end_s,
+            f"op={dst_op} from_op={t.src_op} bytes={t.bytes} from={src} hops={t.hops}", clock))
+    return {core: sorted(prog.get(core, []), key=BY_TIME) for core in cores}
 
 
-def _line(cmd: dict[str, Any], clock: float | None) -> str:
-    s, e = cmd["start_s"], cmd["end_s"]
-    t = f"{s * 1e6:14.6f} {e * 1e6:14.6f}"
-    if clock:
-        t += f" {round(s * clock):>12d} {round(e * clock):>12d}"
-    k = cmd["kind"]
-    if k == "compute":
-        m, n, kk = cmd["tile_shape"]
-        what = (f"op={cmd['op']} class={cmd['class']} tiles={cmd['tiles']} tile={m}x{n}x{kk} "
-                f"precision={cmd['precision']}")
-        if clock:
-            what += f" cycles={round(e * clock) - round(s * clock)}"
-    elif k == "send":
-        what = (f"op={cmd['op']} to_op={cmd['to_op']} bytes={cmd['bytes']} "
-                f"to={cmd['partner']} hops={cmd['hops']}")
-    elif k == "receive":
-        what = (f"op={cmd['op']} from_op={cmd['from_op']} bytes={cmd['bytes']} "
-                f"from={cmd['partner']} hops={cmd['hops']}")
-    elif k == "load":
-        what = f"op={cmd['op']} bytes={cmd['bytes']} from=hbm ports={cmd['ports']}"
-    else:
-        what = f"op={cmd['op']} bytes={cmd['bytes']} to=hbm ports={cmd['ports']}"
-    return f"{t}  {k:<8s} {what}"
-
-
-def core_text(result: CompileResult, phase: str, core: Core, cmds: list[dict[str, Any]],
+def core_text(result: CompileResult, phase: str, core: Core, cmds: list[Command],
               clock: float | None) -> str:
     head = [f"# meshc program: core {core_key(core)}, phase {phase}",
             f"# {result.model} on {result.hardware} ({result.mesh[0]}x{result.mesh[1]} mesh)",
@@ -118,7 +117,7 @@ def core_text(result: CompileResult, phase: str, core: Core, cmds: list[dict[str
     head.append(cols + "  command")
     if not cmds:
         head.append("# idle: no work in this phase")
-    return "\n".join(head + [_line(c, clock) for c in cmds]) + "\n"
+    return "\n".join(head + [c[5] for c in cmds]) + "\n"
 
 
 class ProgramBackend:
@@ -131,7 +130,7 @@ class ProgramBackend:
         cores = mesh_cores(result)
         out: Artifacts = {}
         for p in result.phases:
-            progs = phase_programs(p, cores)
+            progs = phase_programs(p, cores, clock)
             for core, cmds in progs.items():
                 out[f"programs/{p.name}/core_{core[0]}_{core[1]}.txt"] = core_text(
                     result, p.name, core, cmds, clock)

@@ -23,60 +23,65 @@ from meshc.hardware.spread import tiles_per_core
 from meshc.result import SCHEMA_VERSION, CompileResult, HbmRecord, OpRecord, TransferRecord
 
 
-def _t(seconds: float) -> float | None:
-    return round_sig(seconds, TIME_DIGITS)
+class _Times:
+    """Writes times as `<key>_s` (12 significant digits) and, with one clock, `<key>_cycle`;
+    memoised: an op's HBM records and many transfers share their times."""
+
+    def __init__(self, clock: float | None) -> None:
+        self.clock = clock
+        self._memo: dict[float, tuple[float | None, int | None]] = {}
+
+    def put(self, d: dict[str, Any], **times: float) -> dict[str, Any]:
+        for key, s in times.items():
+            got = self._memo.get(s)
+            if got is None:
+                got = self._memo[s] = (round_sig(s, TIME_DIGITS), cycles(s, self.clock))
+            d[f"{key}_s"] = got[0]
+            if self.clock:
+                d[f"{key}_cycle"] = got[1]
+        return d
 
 
-def _timed(d: dict[str, Any], clock: float | None, **times: float) -> dict[str, Any]:
-    for key, s in times.items():
-        d[f"{key}_s"] = _t(s)
-        if clock:
-            d[f"{key}_cycle"] = cycles(s, clock)
-    return d
-
-
-def op_json(o: OpRecord, clock: float | None) -> dict[str, Any]:
-    cores = o.cores
-    return _timed({
+def op_json(o: OpRecord, times: _Times) -> dict[str, Any]:
+    cores = o.cores  # tuples are written as JSON lists
+    return times.put({
         "name": o.name, "class": o.op_class, "kind": o.kind, "layer": o.layer,
-        "block": o.block, "region": o.region, "precision": o.precision, "rect": list(o.rect),
-        "step": list(o.step),
-        "cores": [list(c) for c in cores],
-        "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
+        "block": o.block, "region": o.region, "precision": o.precision, "rect": o.rect,
+        "step": o.step, "cores": cores, "tiles": o.n_tiles, "tile_shape": o.tile_shape,
         "tiles_per_core": tiles_per_core(o.n_tiles, len(cores)),
-        "compute_s": _t(o.compute_s), "hbm_read_bytes": o.hbm_read_bytes,
+        "compute_s": round_sig(o.compute_s, TIME_DIGITS), "hbm_read_bytes": o.hbm_read_bytes,
         "hbm_write_bytes": o.hbm_write_bytes,
-    }, clock, planned_start=o.planned_start_s, planned_end=o.planned_end_s,
-        start=o.start_s, end=o.end_s)
+    }, planned_start=o.planned_start_s, planned_end=o.planned_end_s, start=o.start_s,
+        end=o.end_s)
 
 
-def transfer_json(t: TransferRecord, clock: float | None) -> dict[str, Any]:
-    return _timed({
-        "src_op": t.src_op, "dst_op": t.dst_op, "src_core": list(t.src_core),
-        "dst_core": list(t.dst_core), "bytes": t.bytes, "hops": t.hops,
-        "links": [[list(a), list(b)] for a, b in t.links],
-    }, clock, start=t.start_s, end=t.end_s)
+def transfer_json(t: TransferRecord, times: _Times) -> dict[str, Any]:
+    return times.put({
+        "src_op": t.src_op, "dst_op": t.dst_op, "src_core": t.src_core,
+        "dst_core": t.dst_core, "bytes": t.bytes, "hops": t.hops, "links": t.links,
+    }, start=t.start_s, end=t.end_s)
 
 
-def hbm_json(h: HbmRecord, clock: float | None) -> dict[str, Any]:
-    return _timed({"op": h.op, "port": list(h.port), "read_bytes": h.read_bytes,
-                   "write_bytes": h.write_bytes}, clock, start=h.start_s, end=h.end_s)
+def hbm_json(h: HbmRecord, times: _Times) -> dict[str, Any]:
+    return times.put({"op": h.op, "port": h.port, "read_bytes": h.read_bytes,
+                      "write_bytes": h.write_bytes}, start=h.start_s, end=h.end_s)
 
 
 def schedule_json(result: CompileResult) -> dict[str, Any]:
     clock = clock_hz(result)
+    times = _Times(clock)
     phases = {}
     for p in result.phases:
         ops = sorted(p.ops, key=lambda o: (o.start_s, o.end_s, o.name))
         transfers = sorted(p.transfers, key=lambda t: (t.start_s, t.end_s, t.src_op, t.dst_op,
                                                        t.src_core, t.dst_core))
         hbm = sorted(p.hbm, key=lambda h: (h.start_s, h.end_s, h.op, h.port))
-        phases[p.name] = _timed({
+        phases[p.name] = times.put({
             "tokens": p.tokens,
-            "ops": [op_json(o, clock) for o in ops],
-            "transfers": [transfer_json(t, clock) for t in transfers],
-            "hbm": [hbm_json(h, clock) for h in hbm],
-        }, clock, latency=p.latency_s, planned_makespan=p.mapper.makespan_s)
+            "ops": [op_json(o, times) for o in ops],
+            "transfers": [transfer_json(t, times) for t in transfers],
+            "hbm": [hbm_json(h, times) for h in hbm],
+        }, latency=p.latency_s, planned_makespan=p.mapper.makespan_s)
     return {
         "schema_version": SCHEMA_VERSION,
         "model": result.model,

@@ -17,15 +17,20 @@ The file holds one event a line.
 from __future__ import annotations
 
 from collections import defaultdict
+from operator import itemgetter
 from typing import Any
 
-from meshc.backends.base import Artifacts, core_key, round_sig, rows_text
+from meshc.backends.base import Artifacts, EncodedRows, compact, core_key, round_sig, rows_text
 from meshc.hardware.spread import tiles_per_core
 from meshc.result import SCHEMA_VERSION, CompileResult, OpRecord, PhaseResult
 
 NS = 1e9  # times are rounded to whole nanoseconds: Perfetto's own resolution
 
 Event = dict[str, Any]
+# An "X" event before its track is known: ts and dur in ns (the sort key), its name, and its
+# compact JSON cut where "pid" and "tid" go (keys are sorted: ... "ph", "pid", "tid", "ts").
+# Events alike (an op on each of its cores, a transfer on each of its links) share one.
+XEvent = tuple[int, int, str, str, str]
 OPS, CORE, LINK, PORT = range(4)  # track kinds, in display order
 
 
@@ -33,39 +38,38 @@ def _us(seconds: float) -> float:
     return round(seconds * NS) / 1000
 
 
-def _span(start_s: float, end_s: float) -> tuple[float, float]:
-    """ts and dur in µs, both whole nanoseconds, so that ts + dur is exact enough to
-    compare with the next event's ts (see `_end_ns`)."""
+def _x_event(name: str, cat: str, start_s: float, end_s: float, args: Event) -> XEvent:
+    """ts and dur are whole nanoseconds written in µs, so that ts + dur is exact enough to
+    compare with the next event's ts."""
     ts, te = round(start_s * NS), round(end_s * NS)
-    return ts / 1000, max(0, te - ts) / 1000
+    dur = max(0, te - ts)
+    text = compact({"args": args, "cat": cat, "dur": dur / 1000, "name": name, "ph": "X",
+                    "ts": ts / 1000})
+    cut = text.rfind(',"ts":')  # ts is the last key and a number
+    return (ts, dur, name, text[:cut], text[cut:])
 
 
-def _end_ns(e: Event) -> int:
-    return round(e["ts"] * 1000) + round(e["dur"] * 1000)
-
-
-def _lanes(events: list[Event]) -> list[list[Event]]:
-    """Splits one track's events into lanes of non-overlapping events (greedy, in start
-    order): the first lane takes what fits, later lanes the rest."""
-    lanes: list[list[Event]] = []
+def _lanes(events: list[XEvent]) -> list[list[XEvent]]:
+    """Splits one track's events into lanes of non-overlapping events (greedy, in (start,
+    duration, name) order, stable): the first lane takes what fits, later lanes the rest."""
+    lanes: list[list[XEvent]] = []
     ends: list[int] = []  # nanoseconds
-    for e in sorted(events, key=lambda e: (e["ts"], e["dur"], e["name"])):
-        start = round(e["ts"] * 1000)
+    for e in sorted(events, key=itemgetter(0, 1, 2)):
         for i, end in enumerate(ends):
-            if start >= end:
+            if e[0] >= end:
                 lanes[i].append(e)
-                ends[i] = _end_ns(e)
+                ends[i] = e[0] + e[1]
                 break
         else:
             lanes.append([e])
-            ends.append(_end_ns(e))
+            ends.append(e[0] + e[1])
     return lanes
 
 
-def _op_args(o: OpRecord) -> dict[str, Any]:
+def _op_args(o: OpRecord, cores: int) -> Event:
     return {"class": o.op_class, "kind": o.kind, "layer": o.layer, "block": o.block,
             "region": o.region, "precision": o.precision, "rect": list(o.rect), "step": list(o.step),
-            "cores": len(o.cores), "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
+            "cores": cores, "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
             "macs": o.macs, "flops": o.flops,
             "hbm_bytes": o.hbm_read_bytes + o.hbm_write_bytes,
             "compute_us": _us(o.compute_s),
@@ -83,59 +87,62 @@ def _track_label(kind: int, key: Any) -> str:
     return f"hbm port {core_key(key)}"
 
 
-def phase_events(p: PhaseResult, pid: int, mesh: tuple[int, int]) -> list[Event]:
-    tracks: dict[tuple[int, Any], list[Event]] = defaultdict(list)
+def phase_events(p: PhaseResult, pid: int, mesh: tuple[int, int]) -> list[str]:
+    """The phase's events as compact JSON objects: metadata first, then every track's."""
+    tracks: dict[tuple[int, Any], list[XEvent]] = defaultdict(list)
     rows, cols = mesh
     for r in range(rows):  # every core gets a track, busy or not
         for c in range(cols):
             tracks[(CORE, (r, c))] = []
     for o in p.ops:
-        ts, dur = _span(o.start_s, o.end_s)
-        tracks[(OPS, 0)].append({"name": o.name, "cat": o.block, "ph": "X", "ts": ts,
-                                 "dur": dur, "args": _op_args(o)})
-        for core, tiles in zip(o.cores, tiles_per_core(o.n_tiles, len(o.cores)), strict=True):
-            tracks[(CORE, core)].append({
-                "name": o.name, "cat": o.block, "ph": "X", "ts": ts, "dur": dur,
-                "args": {"class": o.op_class, "layer": o.layer, "tiles": tiles}})
+        cores = o.cores
+        tracks[(OPS, 0)].append(_x_event(o.name, o.block, o.start_s, o.end_s,
+                                         _op_args(o, len(cores))))
+        alike: dict[int, XEvent] = {}  # by tiles per core: at most two kinds of core
+        for core, tiles in zip(cores, tiles_per_core(o.n_tiles, len(cores)), strict=True):
+            if tiles not in alike:
+                alike[tiles] = _x_event(o.name, o.block, o.start_s, o.end_s, {
+                    "class": o.op_class, "layer": o.layer, "tiles": tiles})
+            tracks[(CORE, core)].append(alike[tiles])
     for t in p.transfers:
-        ts, dur = _span(t.start_s, t.end_s)
         dst = t.dst_op or "hbm"
-        args = {"src_op": t.src_op, "dst_op": dst, "src_core": list(t.src_core),
-                "dst_core": list(t.dst_core), "bytes": t.bytes, "hops": t.hops}
+        e = _x_event(f"{t.src_op} > {dst}", "noc", t.start_s, t.end_s, {
+            "src_op": t.src_op, "dst_op": dst, "src_core": list(t.src_core),
+            "dst_core": list(t.dst_core), "bytes": t.bytes, "hops": t.hops})
         for link in t.links:
-            tracks[(LINK, link)].append({"name": f"{t.src_op} > {dst}", "cat": "noc",
-                                         "ph": "X", "ts": ts, "dur": dur, "args": args})
+            tracks[(LINK, link)].append(e)
+    seen: dict[tuple[str, int, int, float, float], XEvent] = {}  # an op's ports often agree
     for h in p.hbm:
-        ts, dur = _span(h.start_s, h.end_s)
-        tracks[(PORT, h.port)].append({"name": h.op, "cat": "hbm", "ph": "X", "ts": ts,
-                                       "dur": dur, "args": {"read_bytes": h.read_bytes,
-                                                            "write_bytes": h.write_bytes}})
-    meta: list[Event] = []
-    body: list[Event] = []
+        key = (h.op, h.read_bytes, h.write_bytes, h.start_s, h.end_s)
+        if key not in seen:
+            seen[key] = _x_event(h.op, "hbm", h.start_s, h.end_s, {
+                "read_bytes": h.read_bytes, "write_bytes": h.write_bytes})
+        tracks[(PORT, h.port)].append(seen[key])
+    meta: list[str] = []
+    body: list[str] = []
     tid = 0
     for kind, key in sorted(tracks):
         label = _track_label(kind, key)
         for lane_no, lane in enumerate(_lanes(tracks[(kind, key)]) or [[]]):
             tid += 1
             name = label if lane_no == 0 else f"{label} #{lane_no + 1}"
-            meta.append({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
-                         "args": {"name": name}})
-            meta.append({"name": "thread_sort_index", "ph": "M", "pid": pid, "tid": tid,
-                         "args": {"sort_index": tid}})
-            for e in lane:
-                e["pid"], e["tid"] = pid, tid
-            body.extend(lane)
+            meta.append(compact({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
+                                 "args": {"name": name}}))
+            meta.append(compact({"name": "thread_sort_index", "ph": "M", "pid": pid,
+                                 "tid": tid, "args": {"sort_index": tid}}))
+            ids = f',"pid":{pid},"tid":{tid}'
+            body.extend(f"{head}{ids}{tail}" for _, _, _, head, tail in lane)
     return meta + body
 
 
 def trace_json(result: CompileResult) -> dict[str, Any]:
-    events: list[Event] = []
+    events = EncodedRows()
     for i, p in enumerate(result.phases):
         pid = i + 1
-        events.append({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-                       "args": {"name": p.name}})
-        events.append({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
-                       "args": {"sort_index": pid}})
+        events.append(compact({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+                               "args": {"name": p.name}}))
+        events.append(compact({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
+                               "args": {"sort_index": pid}}))
         events.extend(phase_events(p, pid, result.mesh))
     return {
         "traceEvents": events,

@@ -6,7 +6,7 @@ frontend reads as the model it builds: `x = b.linear(h, b.weight("q", (d, d)))`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from math import prod
 
@@ -14,6 +14,7 @@ from xdsl.builder import Builder
 from xdsl.dialects import func
 from xdsl.dialects.builtin import (
     BFloat16Type,
+    FunctionType,
     IntegerAttr,
     ModuleOp,
     StringAttr,
@@ -45,7 +46,7 @@ class GraphBuilder:
         return tuple(self.block.args)
 
     @contextmanager
-    def at(self, layer: int, block: str | g.Block):
+    def at(self, layer: int, block: str | g.Block) -> Iterator[GraphBuilder]:
         """Ops created inside belong to `layer` and `block`."""
         old = self.layer, self.blk
         self.layer, self.blk = layer, g.Block(block)
@@ -197,7 +198,7 @@ class GraphBuilder:
     def finish(self, results: Sequence[SSAValue]) -> func.FuncOp:
         """Closes the function with a return of `results`."""
         self._b.insert(func.ReturnOp(*results))
-        ftype = func.FunctionType.from_lists(
+        ftype = FunctionType.from_lists(
             [a.type for a in self.block.args], [r.type for r in results])
         return func.FuncOp(self.func_name, ftype, Region(self.block))
 
@@ -219,7 +220,8 @@ def _shape(v: SSAValue) -> tuple[int, ...]:
 
 def _elt(v: SSAValue) -> Attribute:
     assert isinstance(v.type, TensorType)
-    return v.type.element_type
+    elt: Attribute = v.type.element_type
+    return elt
 
 
 def numel_of(v: SSAValue) -> int:

@@ -125,7 +125,7 @@ def _choice(options: Sequence[str]) -> Callable[[Node, str, Any], str]:
     def check(n: Node, where: str, v: Any) -> str:
         if v not in options:
             raise n.fail(f"unknown value {shown(v)}; known: {', '.join(options)}", where)
-        return v
+        return str(v)
 
     return check
 

@@ -150,7 +150,7 @@ class _Phase:
 
     def norm(self, x: SSAValue, name: str) -> SSAValue:
         b = self.b
-        w = x.type.get_shape()[-1]  # type: ignore[union-attr]
+        w = x.type.get_shape()[-1]  # type: ignore[attr-defined]
         gamma = b.weight(f"{name}.weight", (w,))
         if self.a.norm == "rmsnorm":
             return b.rmsnorm(x, gamma)
@@ -199,7 +199,7 @@ class _Phase:
             return new
         past = None
         if self.phase == "decode":
-            width = new.type.get_shape()[-1]  # type: ignore[union-attr]
+            width = new.type.get_shape()[-1]  # type: ignore[attr-defined]
             past = b.kv_read(name, (self.s.batch, self.s.kv_len, width))
         return b.kv_append(name, new, past)
 

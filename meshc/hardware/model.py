@@ -325,7 +325,52 @@ class Hardware(BaseModel):
                          for ct, n in counts if ct.can_run(precision)))
 
     def summary(self) -> dict[str, Any]:
-        """The facts `meshc hw show --format json` prints."""
-        from meshc.hardware.summary import summarize
-
-        return summarize(self)
+        """The facts `meshc hw show --format json` prints: peak, capacity and bandwidth
+        totals; per-precision figures for native precisions."""
+        native = [p for p in PRECISIONS if any(
+            self.core_types[t].supports(p) for t, n in self.core_counts.items() if n)]
+        peak = {p: self.peak_flops(p) for p in native}
+        bw = self.hbm_bytes_per_s
+        e = self.energy
+        return {
+            "name": self.name,
+            "description": self.description,
+            "mesh": [self.mesh_rows, self.mesh_cols],
+            "cores": self.n_cores,
+            "core_types": {
+                name: {
+                    "count": self.core_counts[name],
+                    "array": [ct.array_rows, ct.array_cols],
+                    "dataflow": ct.dataflow,
+                    "macs_per_cycle": dict(ct.macs_per_cycle),
+                    "vector_lanes": ct.vector_lanes,
+                    "transcendental_per_cycle": ct.transcendental_per_cycle,
+                    "sram_bytes": ct.sram_bytes,
+                    "sram_bytes_per_cycle": ct.sram_bytes_per_cycle,
+                    "clock_hz": ct.clock_hz,
+                }
+                for name, ct in self.core_types.items()
+            },
+            "peak_tflops": {p: round(f / 1e12, 3) for p, f in peak.items()},
+            "sram_bytes": self.sram_bytes,
+            "hbm_bytes": self.hbm_bytes,
+            "hbm_bytes_per_s": bw,
+            "hbm_stacks": len(self.hbm_stacks),
+            "noc_bisection_bytes_per_s": self.noc_bisection_bytes_per_s,
+            # schedules are timed in cycles of the NoC clock
+            "noc": {"clock_hz": self.noc.clock_hz,
+                    "link_bytes_per_cycle": self.noc.link_bytes_per_cycle,
+                    "router_latency_cycles": self.noc.router_latency_cycles},
+            # FLOPs per HBM byte at which a kernel stops being bandwidth-bound; None without HBM.
+            "ridge_flops_per_byte": {p: (round(f / bw, 2) if bw else None)
+                                     for p, f in peak.items()},
+            "energy": {
+                "node": e.node,
+                "pj_per_mac": dict(e.pj_per_mac),
+                "sram_pj_per_byte": round(e.sram_pj_per_byte, 4),
+                "vector_pj_per_op": e.vector_pj_per_op,
+                "transcendental_pj_per_op": e.transcendental_pj_per_op,
+                "static_w_per_core": e.static_w_per_core,
+                "noc_pj_per_byte_hop": self.noc.pj_per_byte_hop,
+            },
+        }

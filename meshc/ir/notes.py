@@ -31,5 +31,5 @@ def notes(module: ModuleOp) -> tuple[tuple[str, str], ...]:
     for e in attr.data:
         if isinstance(e, ArrayAttr) and len(e.data) == 2 and all(
                 isinstance(s, StringAttr) for s in e.data):
-            out.append((e.data[0].data, e.data[1].data))  # type: ignore[attr-defined]
+            out.append((e.data[0].data, e.data[1].data))
     return tuple(out)

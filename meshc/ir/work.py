@@ -56,7 +56,7 @@ class Work:
 def element_bits(elt: Attribute) -> int:
     """Storage bits of one element of a builtin element type."""
     if isinstance(elt, IntegerType):
-        return elt.width.data
+        return int(elt.width.data)
     if isinstance(elt, BFloat16Type | Float16Type):
         return 16
     if isinstance(elt, Float32Type):

@@ -7,7 +7,7 @@ from meshc.mappers.bounds import lower_bounds
 from meshc.mappers.mapping import map_problem
 from meshc.mappers.options import MapperOptions, MappingResult, MappingStats
 from meshc.mappers.problem import Edge, HbmPort, Machine, MappingProblem, Op
-from meshc.mappers.schedule import OpPlacement, Schedule, TileArrays, Transfer
+from meshc.mappers.schedule import OpPlacement, Schedule, Transfer
 from meshc.mappers.validate import validate
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
     "Op",
     "OpPlacement",
     "Schedule",
-    "TileArrays",
     "Transfer",
     "lower_bounds",
     "map_problem",

@@ -58,7 +58,6 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
                       notes=(note,))
     from meshc.mappers.cpsat import improve  # ortools is loaded only when CP-SAT is asked for
 
-    del heft_schedule  # its tile arrays (12 M tiles on llama3-70b prefill) are rebuilt if needed
     out = improve(inst, heft_plan, bounds["model_bound"], options)
     common = {"scale": out.scale, "windows_solved": out.windows_solved,
               "windows_accepted": out.windows_accepted,
@@ -68,17 +67,17 @@ def map_problem(problem: MappingProblem, options: MapperOptions | None = None) -
     notes = list(out.notes)
     if out.plan is None:
         why = f"CP-SAT returned no solution ({out.status}); returning HEFT's schedule"
-        return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
+        return result(heft_schedule, "FALLBACK", fell_back=True,
                       notes=(*notes, why), fallback_reason=why, **common)
     schedule = materialize(inst, out.plan)
     errors = list(out.raw_errors) or validate(problem, schedule)
     if errors:
         why = "CP-SAT schedule failed validation, returning HEFT's: " + "; ".join(errors[:3])
-        return result(materialize(inst, heft_plan), "FALLBACK", fell_back=True,
+        return result(heft_schedule, "FALLBACK", fell_back=True,
                       notes=(*notes, why), fallback_reason=why, **common)
     if schedule.makespan > heft_makespan:
         why = (f"CP-SAT's schedule ({schedule.makespan:,} cycles) is longer than HEFT's "
                f"({heft_makespan:,}); returning HEFT's")
-        return result(materialize(inst, heft_plan), out.status, fell_back=False,
+        return result(heft_schedule, out.status, fell_back=False,
                       notes=tuple(notes), fallback_reason=why, **common)
     return result(schedule, out.status, fell_back=False, notes=tuple(notes), **common)

@@ -1,15 +1,14 @@
-"""The schedule value: op placements, tiles (numpy arrays) and transfers, all in cycles."""
+"""The schedule value: op placements and transfers, in cycles. Tiles are not listed: the
+spreading rule (meshc.hardware.spread) places them from each op's rectangle and span."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from meshc.mappers.problem import Core
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,41 +52,17 @@ class Transfer:
     dst_core: Core
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TileArrays:
-    """One row per tile, ordered by (op, tile index): read-only arrays (int32 op, row, col;
-    int64 start, end)."""
-
-    op: np.ndarray
-    row: np.ndarray
-    col: np.ndarray
-    start: np.ndarray
-    end: np.ndarray
-
-    def __post_init__(self) -> None:
-        for name in ("op", "row", "col", "start", "end"):
-            # ids and coordinates fit 32 bits; cycles may not. Halves a big schedule's memory.
-            dtype = np.int64 if name in ("start", "end") else np.int32
-            arr = np.asarray(getattr(self, name), dtype=dtype)
-            arr.flags.writeable = False
-            object.__setattr__(self, name, arr)
-
-    def __len__(self) -> int:
-        return len(self.op)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Schedule:
     """A complete schedule in cycles. Compare schedules through `to_json_dict()`."""
 
     ops: tuple[OpPlacement, ...]
-    tiles: TileArrays
     transfers: tuple[Transfer, ...]
     makespan: int
 
     def to_json_dict(self) -> dict[str, Any]:
-        """Plain, deterministic content: ops by id, transfers by (src, dst, start), tiles as
-        parallel lists ordered by (op, tile index). Dump with `json.dumps(..., sort_keys=True)`."""
+        """Plain, deterministic content: ops by id, transfers by (src, dst, start). Dump with
+        `json.dumps(..., sort_keys=True)`."""
         transfers = sorted(self.transfers, key=lambda t: (t.src, t.dst, t.start, t.bytes))
         return {
             "schema_version": SCHEMA_VERSION,
@@ -102,6 +77,4 @@ class Schedule:
                  "src_core": list(t.src_core), "dst_core": list(t.dst_core)}
                 for t in transfers
             ],
-            "tiles": {name: [int(v) for v in getattr(self.tiles, name)]
-                      for name in ("op", "row", "col", "start", "end")},
         }

@@ -1,14 +1,22 @@
-"""Independent checker of a schedule against its problem.
+"""Independent checker of a schedule against its problem, op by op.
 
 It shares no code with the schedulers: durations and resource usage are recomputed here
 from the rules written in docs/mapper.md; the transfer delay is the hardware layer's
-(meshc.hardware.transfers), the one rule the schedulers and the simulator also ask. It checks that
+(meshc.hardware.transfers), the one rule the schedulers and the simulator also ask.
+
+A schedule places ops, not tiles: the spreading rule (meshc.hardware.spread) puts tile k of
+an op on c cores on core k mod c, wave k div c, and wave m starts at start + m * floor(D / w)
+for an op of w waves lasting D cycles. Those tiles fit their op's span, one at a time on each
+core, exactly when D >= w * (the slowest core's tile cycles), the compute part of the duration
+rule: so checking each op's duration checks its tiles without listing them. Every check works
+on intervals per op and per (op, core) pair, never per tile. It checks that
 
 * every op has one placement on a rectangle of usable cores of its region, lasting at least
-  its duration, with exactly its tiles, each inside the op's rectangle and time span;
-* no core runs two tiles at once, and no two ops holding a common core overlap in time;
+  its duration (hence its tiles fit its span and never overlap on a core);
+* no two ops holding a common core overlap in time;
 * every dependency has its transfer, leaving after the producer ends, lasting at least the
-  transfer delay, and arriving before the consumer starts;
+  transfer delay, arriving before the consumer starts, between cores of the two rectangles;
+  and every transfer belongs to a dependency;
 * the SRAM working sets on every core stay within that core's SRAM at every instant;
 * the HBM rates (bytes / duration of each running op) never sum above the HBM bandwidth.
 
@@ -22,25 +30,20 @@ import math
 import numpy as np
 
 from meshc.hardware.transfers import transfer_cycles
-from meshc.mappers.problem import MappingProblem
+from meshc.mappers.problem import Core, MappingProblem
 from meshc.mappers.schedule import OpPlacement, Schedule
 
 MAX_PER_CHECK = 10
-CHUNK = 1 << 21  # tiles checked at once
 
 
-def _rect_cores(p: OpPlacement) -> list[tuple[int, int]]:
-    return [(r, c) for r in range(p.r0, p.r1 + 1, p.rs) for c in range(p.c0, p.c1 + 1, p.cs)]
+def _rows_cols(p: OpPlacement) -> tuple[np.ndarray, np.ndarray]:
+    return np.arange(p.r0, p.r1 + 1, p.rs), np.arange(p.c0, p.c1 + 1, p.cs)
 
 
-def _required_cycles(problem: MappingProblem, p: OpPlacement) -> int:
-    op, m = problem.ops[p.op], problem.machine
-    cores = _rect_cores(p)
-    waves = math.ceil(op.n_tiles / len(cores))
-    compute = waves * max(op.tile_cycles[m.core_types[r][c]] for r, c in cores)
-    bw = sum(port.bytes_per_cycle for port in m.hbm_ports)
-    stream = math.ceil(op.hbm_bytes / bw) if op.hbm_bytes else 0
-    return max(compute, stream)
+def _holds(p: OpPlacement, core: Core) -> bool:
+    r, c = core
+    return (p.r0 <= r <= p.r1 and p.c0 <= c <= p.c1 and (r - p.r0) % p.rs == 0
+            and (c - p.c0) % p.cs == 0)
 
 
 def _check_structure(problem: MappingProblem, s: Schedule) -> list[str]:
@@ -56,94 +59,82 @@ def _check_structure(problem: MappingProblem, s: Schedule) -> list[str]:
 
 
 def _check_placements(problem: MappingProblem, s: Schedule) -> list[str]:
-    out: list[str] = []
+    """Each op's rectangle lies in its region on cores able to run it, and the op lasts at
+    least max(waves * slowest tile, HBM bytes / bandwidth)."""
     m = problem.machine
-    for p in s.ops:
-        op = problem.ops[p.op]
-        region = set(problem.regions[op.region])
-        for r, c in _rect_cores(p):
-            kind = m.core_types[r][c]
-            if (r, c) not in region or kind not in op.tile_cycles:
-                out.append(f"op {op.name}: core ({r}, {c}) is not a core of region "
-                           f"{op.region!r} able to run it")
-                break
-        else:
-            need = _required_cycles(problem, p)
-            if p.end - p.start < need or p.start < 0:
-                out.append(f"op {op.name}: runs {p.end - p.start} cycles from {p.start}, "
-                           f"needs {need}")
-    return out
-
-
-def _check_tiles(problem: MappingProblem, s: Schedule) -> list[str]:
-    t, m = s.tiles, problem.machine
-    n = len(problem.ops)
-    counts = np.bincount(t.op, minlength=n) if len(t) else np.zeros(n, dtype=np.int64)
-    out = [f"op {problem.ops[i].name}: {counts[i]} tiles scheduled, it has "
-           f"{problem.ops[i].n_tiles}" for i in range(n) if counts[i] != problem.ops[i].n_tiles]
-    if out or not len(t):
-        return out
-    place = sorted(s.ops, key=lambda p: p.op)
-    fields = np.array([[getattr(p, f) for f in ("r0", "c0", "r1", "c1", "rs", "cs", "start",
-                                                "end")] for p in place], dtype=np.int64)
     kinds = sorted({k for row in m.core_types for k in row})
     kind_at = np.array([[kinds.index(k) for k in row] for row in m.core_types])
-    table = np.array([[op.tile_cycles.get(k, 0) for k in kinds] for op in problem.ops])
-    for lo in range(0, len(t), CHUNK):  # chunks bound the memory of million-tile schedules
-        sl = slice(lo, lo + CHUNK)
-        op, row, col, start, end = t.op[sl], t.row[sl], t.col[sl], t.start[sl], t.end[sl]
-        r0, c0, r1, c1, rs, cs, st, en = fields[op].T
-        need = table[op, kind_at[row.clip(0, m.rows - 1), col.clip(0, m.cols - 1)]]
-        bad = ((row < r0) | (row > r1) | (col < c0) | (col > c1) | ((row - r0) % rs != 0)
-               | ((col - c0) % cs != 0) | (start < st) | (end > en) | (end - start < need)
-               | (need == 0))
-        for k in np.flatnonzero(bad)[:MAX_PER_CHECK - len(out)]:
-            out.append(f"tile {lo + k} of op {problem.ops[op[k]].name} on core ({row[k]}, "
-                       f"{col[k]}) [{start[k]}, {end[k]}) leaves its op's rectangle or span "
-                       f"or is shorter than {need[k]} cycles")
-        if len(out) >= MAX_PER_CHECK:
-            break
+    in_region = {}
+    for name, cores in problem.regions.items():
+        mask = np.zeros((m.rows, m.cols), dtype=bool)
+        mask[tuple(np.array(cores).T)] = True
+        in_region[name] = mask
+    bw = sum(port.bytes_per_cycle for port in m.hbm_ports)
+    out: list[str] = []
+    for p in s.ops:
+        op = problem.ops[p.op]
+        grid = np.ix_(*_rows_cols(p))
+        cycles = np.array([op.tile_cycles.get(k, 0) for k in kinds])[kind_at[grid]]
+        bad = np.argwhere(~in_region[op.region][grid] | (cycles == 0))
+        if len(bad):
+            r, c = p.r0 + bad[0][0] * p.rs, p.c0 + bad[0][1] * p.cs
+            out.append(f"op {op.name}: core ({r}, {c}) is not a core of region "
+                       f"{op.region!r} able to run it")
+            continue
+        compute = math.ceil(op.n_tiles / cycles.size) * int(cycles.max())
+        need = max(compute, math.ceil(op.hbm_bytes / bw) if op.hbm_bytes else 0)
+        if p.end - p.start < need or p.start < 0:
+            out.append(f"op {op.name}: runs {p.end - p.start} cycles from {p.start}, "
+                       f"needs {need}")
     return out
 
 
-def _by_core(problem: MappingProblem, s: Schedule) -> list[np.ndarray]:
-    """Tile indices grouped by core (one array per core that runs tiles), in tile order."""
-    t = s.tiles
-    core = t.row * problem.machine.cols + t.col
-    order = np.argsort(core, kind="stable")
-    bounds = np.flatnonzero(np.diff(core[order])) + 1
-    return np.split(order, bounds)
+def _held(problem: MappingProblem, s: Schedule) -> np.ndarray:
+    """One row (core id, start, end, op, runs a tile) per core of every op's rectangle;
+    core id = row * cols + col, cores of a rectangle in row-major order."""
+    cols = problem.machine.cols
+    parts = []
+    for p in s.ops:
+        rr, cc = _rows_cols(p)
+        core = (rr[:, None] * cols + cc[None, :]).ravel()
+        block = np.empty((core.size, 5), dtype=np.int64)
+        block[:, 0] = core
+        block[:, 1:4] = (p.start, p.end, p.op)
+        block[:, 4] = np.arange(core.size) < problem.ops[p.op].n_tiles
+        parts.append(block)
+    return np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
 
 
-def _overlaps(
-    core: np.ndarray, start: np.ndarray, end: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices i (in sorted order) where interval i+1 starts before interval i ends."""
+def _check_cores(problem: MappingProblem, held: np.ndarray) -> list[str]:
+    """Sorted by (core, start, end): an overlap on a core shows between two neighbours."""
+    cols = problem.machine.cols
+    core, start, end, op = held[:, 0], held[:, 1], held[:, 2], held[:, 3]
     order = np.lexsort((end, start, core))
     c, s_, e = core[order], start[order], end[order]
-    hit = np.flatnonzero((c[1:] == c[:-1]) & (s_[1:] < e[:-1]))
-    return order[hit], order[hit + 1]
+    hit = np.flatnonzero((c[1:] == c[:-1]) & (s_[1:] < e[:-1]))[:MAX_PER_CHECK]
+    return [f"core ({c[i] // cols}, {c[i] % cols}) is held by ops "
+            f"{problem.ops[op[order[i]]].name} and {problem.ops[op[order[i + 1]]].name} at once"
+            for i in hit]
 
 
-def _check_cores(problem: MappingProblem, s: Schedule) -> list[str]:
-    m, t = problem.machine, s.tiles
-    out = []
-    for idx in _by_core(problem, s) if len(t) else []:
-        start, end = t.start[idx], t.end[idx]
-        a, b = _overlaps(np.zeros(len(idx), dtype=np.int64), start, end)
-        for i, j in list(zip(idx[a], idx[b], strict=True))[:MAX_PER_CHECK - len(out)]:
-            out.append(f"core ({t.row[i]}, {t.col[i]}) runs a tile of op "
-                       f"{problem.ops[t.op[i]].name} [{t.start[i]}, {t.end[i]}) and one of op "
-                       f"{problem.ops[t.op[j]].name} [{t.start[j]}, {t.end[j]}) at once")
-    rows = [(r * m.cols + c, p.start, p.end, p.op) for p in s.ops for r, c in _rect_cores(p)]
-    if rows:
-        arr = np.array(rows, dtype=np.int64)
-        a, b = _overlaps(arr[:, 0], arr[:, 1], arr[:, 2])
-        for i, j in list(zip(a, b, strict=True))[:MAX_PER_CHECK]:
-            k = int(arr[i, 0])
-            out.append(f"core ({k // m.cols}, {k % m.cols}) is held by ops "
-                       f"{problem.ops[arr[i, 3]].name} and {problem.ops[arr[j, 3]].name} at once")
-    return out
+def _check_sram(problem: MappingProblem, held: np.ndarray) -> list[str]:
+    """A sweep over every core at once: a core running a tile of an op holds the op's tile
+    working set over the op's span (one tile at a time: the duration rule)."""
+    m = problem.machine
+    runs = held[held[:, 4] == 1]
+    if not len(runs):
+        return []
+    ws = np.array([op.sram_bytes_per_tile for op in problem.ops], dtype=np.int64)[runs[:, 3]]
+    core = np.concatenate([runs[:, 0], runs[:, 0]])
+    time = np.concatenate([runs[:, 1], runs[:, 2]])
+    delta = np.concatenate([ws, -ws])
+    order = np.lexsort((delta, time, core))  # per core in time; at equal times releases first
+    use = np.cumsum(delta[order])  # each core's events sum to 0: this is per-core use
+    cap_of = np.array([m.sram_bytes[k] for row in m.core_types for k in row], dtype=np.int64)
+    cores, times = core[order], time[order]
+    return [f"core ({cores[i] // m.cols}, {cores[i] % m.cols}) holds {int(use[i]):,} B of tile "
+            f"working sets at cycle {int(times[i])}, its SRAM is {int(cap_of[cores[i]]):,} B"
+            for i in np.flatnonzero(use > cap_of[cores])[:MAX_PER_CHECK]]
 
 
 def _check_dependencies(problem: MappingProblem, s: Schedule) -> list[str]:
@@ -171,31 +162,11 @@ def _check_dependencies(problem: MappingProblem, s: Schedule) -> list[str]:
         if b.start < tr.end:
             out.append(f"op {problem.ops[e.dst].name} starts at {b.start}, before its input "
                        f"from {problem.ops[e.src].name} arrives at {tr.end}")
-        if tr.src_core not in _rect_cores(a) or tr.dst_core not in _rect_cores(b):
+        if not (_holds(a, tr.src_core) and _holds(b, tr.dst_core)):
             out.append(f"transfer {name} has endpoints outside the two ops' rectangles")
+    out += [f"transfer op {tr.src} -> op {tr.dst} ({tr.bytes} B) belongs to no dependency"
+            for key in sorted(pending) for tr in pending[key]]
     return out[: MAX_PER_CHECK * 3]
-
-
-def _check_sram(problem: MappingProblem, s: Schedule) -> list[str]:
-    m, t = problem.machine, s.tiles
-    if not len(t):
-        return []
-    ws_of = np.array([op.sram_bytes_per_tile for op in problem.ops], dtype=np.int64)
-    out: list[str] = []
-    for idx in _by_core(problem, s):  # one core at a time: a sweep over its tiles
-        r, c = int(t.row[idx[0]]), int(t.col[idx[0]])
-        cap = m.sram_bytes[m.core_types[r][c]]
-        ws = ws_of[t.op[idx]]
-        time = np.concatenate([t.start[idx], t.end[idx]])
-        delta = np.concatenate([ws, -ws])
-        order = np.lexsort((delta, time))  # at equal times, releases come first
-        use = np.cumsum(delta[order])
-        for i in np.flatnonzero(use > cap)[:MAX_PER_CHECK - len(out)]:
-            out.append(f"core ({r}, {c}) holds {int(use[i]):,} B of tile working sets at "
-                       f"cycle {int(time[order][i])}, its SRAM is {cap:,} B")
-        if len(out) >= MAX_PER_CHECK:
-            break
-    return out
 
 
 def _check_hbm(problem: MappingProblem, s: Schedule) -> list[str]:
@@ -219,11 +190,11 @@ def validate(problem: MappingProblem, schedule: Schedule) -> list[str]:
     errors = _check_structure(problem, schedule)
     if errors:
         return errors
+    held = _held(problem, schedule)
     errors = _check_placements(problem, schedule)
-    errors += _check_tiles(problem, schedule)
-    errors += _check_cores(problem, schedule)
+    errors += _check_cores(problem, held)
     errors += _check_dependencies(problem, schedule)
-    errors += _check_sram(problem, schedule)
+    errors += _check_sram(problem, held)
     errors += _check_hbm(problem, schedule)
     makespan = max((p.end for p in schedule.ops), default=0)
     if schedule.makespan != makespan:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from meshc.frontends.onnx.fuse import Fuser, Unit
-from meshc.frontends.onnx.infer import WEIGHT
+from meshc.frontends.onnx.values import WEIGHT
 
 _THROUGH_BACK = frozenset({"Add", "Sub", "Mul", "Div", "Where", "Cast", "Reshape",
                            "Transpose", "Tanh", "Squeeze", "Unsqueeze"})
@@ -39,6 +39,16 @@ class Layers:
 
     count: int
     method: str  # structure | names | none
+
+
+@dataclass(frozen=True)
+class _Layer:
+    """One layer found from the residual structure: the residual value entering it (skip),
+    the one between its attention and MLP halves (mid) and its last unit (end)."""
+
+    skip: str
+    mid: str
+    end: int
 
 
 class Tagger:
@@ -126,12 +136,12 @@ class Tagger:
         return [j for j in range(lo, hi) if self.u[j].kind == "node" and self.u[j].op == "Add"
                 and len([x for x in self.u[j].inputs if x and self.is_act(x)]) == 2]
 
-    def structure(self) -> list[dict] | None:
+    def structure(self) -> list[_Layer] | None:
         cores = self.cores()
         if not cores:
             return None
         n = len(self.u)
-        layers = []
+        found: list[tuple[str, str, int, bool]] = []  # skip, mid, r_mlp, post-norm per layer
         for li, (qk, pv) in enumerate(cores):
             hi = cores[li + 1][0] if li + 1 < len(cores) else n
             r_attn = skip = None
@@ -161,25 +171,23 @@ class Tagger:
                         break
                 if r_mlp is not None:
                     break
-            if r_mlp is None:
+            if r_mlp is None or mid is None or skip is None:
                 return None
-            layers.append(dict(qk=qk, pv=pv, r_attn=r_attn, skip=skip, mid=mid, r_mlp=r_mlp,
-                               post_norm=mid != y0))
-        for li, lay in enumerate(layers):
-            if li + 1 < len(layers):
-                end = layers[li + 1]["skip"]
-                lay["end"] = self.prod.get(end)
-            else:
-                end_unit = lay["r_mlp"]
-                if lay["post_norm"]:
-                    out = self.u[end_unit].outputs[0]
-                    post = [k for k in self.users[end_unit] if self._is_norm(k)
-                            and self.u[k].inputs[0] == out]
-                    if post:
-                        end_unit = post[0]
-                lay["end"] = end_unit
-            if lay["end"] is None:
+            found.append((skip, mid, r_mlp, mid != y0))
+        layers = []
+        for li, (skip, mid, r_mlp, post_norm) in enumerate(found):
+            end: int | None = r_mlp
+            if li + 1 < len(found):
+                end = self.prod.get(found[li + 1][0])
+            elif post_norm:
+                out = self.u[r_mlp].outputs[0]
+                post = [k for k in self.users[r_mlp] if self._is_norm(k)
+                        and self.u[k].inputs[0] == out]
+                if post:
+                    end = post[0]
+            if end is None:
                 return None
+            layers.append(_Layer(skip, mid, end))
         return layers
 
     def _is_norm(self, k: int) -> bool:
@@ -204,7 +212,7 @@ class Tagger:
         layers = self.structure()
         if layers is not None:
             self._tag_structure(layers)
-            self._lm_head(layers[-1]["end"])
+            self._lm_head(layers[-1].end)
             return Layers(len(layers), "structure")
         count = self._tag_names()
         for u in self.u:  # the LM head: a bias-free linear on [B, T, D] giving an output
@@ -215,12 +223,12 @@ class Tagger:
                 u.info["lm_head"] = True
         return Layers(count, "names" if count else "none")
 
-    def _tag_structure(self, layers: list[dict]) -> None:
+    def _tag_structure(self, layers: list[_Layer]) -> None:
         for li, lay in enumerate(layers):
-            s_bit = self.bit(lay["skip"])
-            mid_anc = self.anc_val(lay["mid"])
-            mid_bit = self.bit(lay["mid"])
-            end = lay["end"]
+            s_bit = self.bit(lay.skip)
+            mid_anc = self.anc_val(lay.mid)
+            mid_bit = self.bit(lay.mid)
+            end = lay.end
             end_anc = self.anc[end] | (1 << end)
             for i, u in enumerate(self.u):
                 if u.block != "other":

@@ -6,6 +6,8 @@ here can be read by `infer`, `fuse` and `emit` without an index or key error.
 
 from __future__ import annotations
 
+from typing import SupportsInt, cast
+
 import onnx
 from google.protobuf.message import Message
 from onnx import AttributeProto, defs
@@ -115,13 +117,14 @@ def check_node(node: onnx.NodeProto, opset: int, where: str, path: str) -> None:
                     f"outputs, the node has {len(node.output)}")
     given_attrs = {a.name: a for a in node.attribute}
     for name, spec in schema.attributes.items():
-        a = given_attrs.get(name)
-        if a is None:
+        attr = given_attrs.get(name)
+        wanted = int(cast(SupportsInt, spec.type))  # a pybind11 enum: its stub lacks __int__
+        if attr is None:
             if spec.required:
                 raise error(f"{node.op_type} needs attribute '{name}'")
-        elif int(a.type) != int(spec.type):
-            raise error(f"attribute '{name}' is {AttributeProto.AttributeType.Name(a.type)}, "
-                        f"{node.op_type} takes {AttributeProto.AttributeType.Name(int(spec.type))}")
+        elif attr.type != wanted:
+            raise error(f"attribute '{name}' is {AttributeProto.AttributeType.Name(attr.type)}, "
+                        f"{node.op_type} takes {AttributeProto.AttributeType.Name(wanted)}")
 
 
 def _schema(op: str, opset: int) -> defs.OpSchema | None:

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from functools import lru_cache
+from typing import cast
 
 from meshc import limits
 from meshc.errors import MeshcError
@@ -111,19 +112,21 @@ def _ok(node: ast.AST) -> bool:
 
 
 def _eval(node: ast.expr, env: Mapping[str, int]) -> _Num:
+    v: _Num
     if isinstance(node, ast.BinOp):
         v = _BINOPS[type(node.op)](_eval(node.left, env), _eval(node.right, env))
     elif isinstance(node, ast.UnaryOp):
         v = _eval(node.operand, env)
         v = -v if isinstance(node.op, ast.USub) else v
     elif isinstance(node, ast.Constant):
-        v = Fraction(node.value) if isinstance(node.value, float) else node.value
+        c = node.value  # _ok admitted only a finite int or float
+        v = Fraction(c) if isinstance(c, float) else cast(int, c)
     elif isinstance(node, ast.Name):
         v = env[node.id]
     else:
         assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
         v = _FUNCS[node.func.id][1](*(_eval(a, env) for a in node.args))
-    if abs(v) > MAX_MAGNITUDE:
+    if not -MAX_MAGNITUDE <= v <= MAX_MAGNITUDE:
         raise MeshcError(f"it reaches {float(v):.3g}, beyond what meshc evaluates (2^64)")
     return v
 

@@ -22,18 +22,28 @@ aliases: their output is their input.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
 import onnx
 
-from meshc.frontends.onnx.infer import ACT, CONST, FLOAT_TYPES, FOLD_LIMIT, INPUT, WEIGHT, Val
+from meshc.frontends.onnx.fuse_match import (
+    REGION_OPS,
+    ancestors,
+    match_activation,
+    match_norm,
+    match_rope,
+)
 from meshc.frontends.onnx.reader import Graph, attrs
+from meshc.frontends.onnx.values import (
+    ACT,
+    CONST,
+    FLOAT_TYPES,
+    INPUT,
+    WEIGHT,
+    Val,
+)
 
-# elementwise ops a norm or activation region may contain
-_REGION_OPS = frozenset({"Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Reciprocal", "Erf",
-                         "Tanh", "Sigmoid", "Exp", "Neg", "Cast", "ReduceMean", "Identity"})
 _MAX_REGION = 16
 
 
@@ -46,7 +56,7 @@ class Unit:
     nodes: list[onnx.NodeProto]
     inputs: list[str]
     outputs: list[str]
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
     pos: int = 0
     layer: int = -1
     block: str = "other"
@@ -226,7 +236,7 @@ class Fuser:
 
     # -- elementwise regions: activations and norms -------------------------------------------
     def _region_ok(self, n: onnx.NodeProto) -> bool:
-        if id(n) in self.claimed or n.op_type not in _REGION_OPS:
+        if id(n) in self.claimed or n.op_type not in REGION_OPS:
             return False
         if n.op_type == "Cast":
             return (self.vals[self.ins(n)[0]].dtype in FLOAT_TYPES
@@ -301,7 +311,7 @@ class Fuser:
         escaping = [o for o in by_out if o in self.escapes or any(
             id(u) not in ids for u in self.users(o))]
         for y in sorted(escaping, key=lambda o: -self.pos[id(by_out[o])]):
-            sub = _ancestors(by_out, y, self)
+            sub = ancestors(by_out, y, self)
             sub_ids = {id(n) for n in sub}
             sub_outs = {o for n in sub for o in n.output if o}
             esc = [o for o in sub_outs if o in self.escapes or any(
@@ -326,7 +336,7 @@ class Fuser:
             if len(weights) > 2 or any(self.vals[w].numel != d or self.vals[w].shape[-1] != d
                                        for w in weights):
                 return False
-            kind, roles = _match_norm(self, nodes, x, y, weights, d)
+            kind, roles = match_norm(self, nodes, x, y, weights, d)
             if kind is None:
                 return False
             # the roles name values (maybe an Identity or Cast of a weight); emit wants
@@ -338,7 +348,7 @@ class Fuser:
             return True
         if weights:
             return False
-        kind = _match_activation(self, nodes, x, y)
+        kind = match_activation(self, nodes, x, y)
         if kind is None:
             return False
         self._add(Unit("activation", nodes[-1], nodes, [x], [y], {"act": kind}))
@@ -367,190 +377,11 @@ class Fuser:
 
     # -- rope --------------------------------------------------------------------------------
     def _rope(self, add: onnx.NodeProto) -> None:
-        """x*cos + Concat(-x2, x1)*sin, with x1, x2 the two halves of x's last axis."""
-        ins = self.ins(add)
-        if len(ins) != 2:
-            return
-        muls = [self.producer.get(v) for v in ins]
-        if any(m is None or m.op_type != "Mul" or id(m) in self.claimed
-               or self.only_user(v) is None for m, v in zip(muls, ins, strict=True)):
-            return
-        for first, second in ((muls[0], muls[1]), (muls[1], muls[0])):
-            got = self._rope_parts(first, second)
-            if got is not None:
-                x, nodes = got
-                out = add.output[0]
-                if self.vals[out].shape != self.vals[x].shape:
-                    return
-                self._add(Unit("rope", add, [*nodes, add], [x], [out]))
-                return
-
-    def _rope_parts(self, m_cos: onnx.NodeProto, m_sin: onnx.NodeProto):
-        for x in self.ins(m_cos):
-            if not self.is_act(x):
-                continue
-            for rot in self.ins(m_sin):
-                cat = self.producer.get(rot)
-                if cat is None or cat.op_type != "Concat" or self.only_user(rot) is None:
-                    continue
-                parts = self.ins(cat)
-                if len(parts) != 2:
-                    continue
-                neg = self.producer.get(parts[0])
-                s1 = self.producer.get(parts[1])
-                if neg is None or neg.op_type != "Neg" or s1 is None or s1.op_type != "Slice":
-                    continue
-                s2 = self.producer.get(self.ins(neg)[0])
-                if s2 is None or s2.op_type != "Slice":
-                    continue
-                if self.ins(s1)[0] != x or self.ins(s2)[0] != x:
-                    continue
-                nodes = [m_cos, m_sin, cat, neg, s1, s2]
-                if any(id(n) in self.claimed for n in nodes):
-                    continue
-                inner = [rot, parts[0], parts[1], self.ins(neg)[0]]
-                if any(self.only_user(v) is None for v in inner):
-                    continue
-                return x, nodes
-        return None
+        got = match_rope(self, add)
+        if got is not None:
+            x, nodes = got
+            self._add(Unit("rope", add, [*nodes, add], [x], [add.output[0]]))
 
 
-def _str(v) -> str:
+def _str(v: object) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def _ancestors(by_out: dict[str, onnx.NodeProto], y: str, f: Fuser) -> list[onnx.NodeProto]:
-    """The region's nodes that produce y or lead to it, in topological order."""
-    seen: dict[int, onnx.NodeProto] = {}
-    stack = [y]
-    while stack:
-        n = by_out.get(stack.pop())
-        if n is None or id(n) in seen:
-            continue
-        seen[id(n)] = n
-        stack.extend(x for x in f.ins(n) if x)
-    return sorted(seen.values(), key=lambda node: f.pos[id(node)])
-
-
-# -- numeric evaluation of a region ------------------------------------------------------------
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    return np.vectorize(math.erf, otypes=[np.float64])(x)
-
-
-def _eval(f: Fuser, nodes: list[onnx.NodeProto], env: dict[str, np.ndarray]) -> np.ndarray | None:
-    """Evaluates the region in float64; None if some input is not available."""
-    env = dict(env)
-
-    def get(name: str) -> np.ndarray:
-        if name in env:
-            return env[name]
-        v = f.vals[name]
-        if v.value is None:
-            raise KeyError(name)
-        return np.asarray(v.value, dtype=np.float64)
-
-    try:
-        with np.errstate(all="ignore"):
-            for n in nodes:
-                ins = [get(x) if x else None for x in f.ins(n)]
-                shapes = [np.shape(v) for v in ins if v is not None]
-                if math.prod(np.broadcast_shapes(*shapes)) > FOLD_LIMIT:
-                    return None  # samples broadcast against a large constant: not evaluated
-                op = n.op_type
-                a = ins[0]
-                if op == "Add":
-                    r = a + ins[1]
-                elif op == "Sub":
-                    r = a - ins[1]
-                elif op == "Mul":
-                    r = a * ins[1]
-                elif op == "Div":
-                    r = a / ins[1]
-                elif op == "Pow":
-                    r = np.power(a, ins[1])
-                elif op == "Sqrt":
-                    r = np.sqrt(a)
-                elif op == "Reciprocal":
-                    r = 1.0 / a
-                elif op == "Erf":
-                    r = _erf(a)
-                elif op == "Tanh":
-                    r = np.tanh(a)
-                elif op == "Sigmoid":
-                    r = 1.0 / (1.0 + np.exp(-a))
-                elif op == "Exp":
-                    r = np.exp(a)
-                elif op == "Neg":
-                    r = -a
-                elif op in ("Cast", "Identity"):
-                    r = a
-                elif op == "ReduceMean":
-                    r = np.mean(a, axis=-1, keepdims=True)
-                else:
-                    return None
-                env[n.output[0]] = np.asarray(r, dtype=np.float64)
-    except (KeyError, ValueError):
-        return None
-    return env.get(nodes[-1].output[0])
-
-
-_SAMPLES = np.linspace(-5.0, 5.0, 41)
-
-
-def _match_activation(f: Fuser, nodes: list[onnx.NodeProto], x: str, y: str) -> str | None:
-    sample = _SAMPLES.reshape(1, -1) if f.vals[x].shape[-1] != 1 else _SAMPLES.reshape(-1, 1)
-    out = _eval(f, _upto(nodes, y), {x: sample})
-    if out is None or out.shape != sample.shape:
-        return None
-    s = sample
-    refs = {
-        "gelu": 0.5 * s * (1.0 + _erf(s / math.sqrt(2.0))),
-        "gelu_tanh": 0.5 * s * (1.0 + np.tanh(math.sqrt(2.0 / math.pi)
-                                             * (s + 0.044715 * s ** 3))),
-        "silu": s / (1.0 + np.exp(-s)),
-        "sigmoid": 1.0 / (1.0 + np.exp(-s)),
-    }
-    for kind, ref in refs.items():
-        if np.allclose(out, ref, rtol=1e-5, atol=1e-6):
-            return kind
-    return None
-
-
-def _match_norm(f: Fuser, nodes: list[onnx.NodeProto], x: str, y: str, weights: list[str],
-                d: int) -> tuple[str | None, dict[str, str]]:
-    if 3 * d > FOLD_LIMIT:  # a norm over more than 350k features is left as its ops
-        return None, {}
-    rng = np.random.default_rng(7)
-    sample = rng.normal(0.4, 1.3, (3, d))
-    wv = {w: rng.uniform(0.5, 1.5, f.vals[w].shape) for w in weights}
-    out = _eval(f, _upto(nodes, y), {x: sample, **wv})
-    if out is None or out.shape[-1] != d:
-        return None, {}
-    mean = sample.mean(-1, keepdims=True)
-    ln = (sample - mean) / np.sqrt(sample.var(-1, keepdims=True))
-    rms = sample / np.sqrt((sample ** 2).mean(-1, keepdims=True))
-    options: list[tuple[dict[str, str], np.ndarray, np.ndarray]] = []
-    if not weights:
-        options.append(({}, np.ones(d), np.zeros(d)))
-    elif len(weights) == 1:
-        options.append(({"gamma": weights[0]}, wv[weights[0]].reshape(-1), np.zeros(d)))
-    else:
-        w0, w1 = weights
-        options.append(({"gamma": w0, "beta": w1}, wv[w0].reshape(-1), wv[w1].reshape(-1)))
-        options.append(({"gamma": w1, "beta": w0}, wv[w1].reshape(-1), wv[w0].reshape(-1)))
-    for roles, gamma, beta in options:
-        for kind, base in (("layernorm", ln), ("rmsnorm", rms)):
-            if kind == "rmsnorm" and "beta" in roles:
-                continue
-            if np.allclose(out, base * gamma + beta, rtol=1e-3, atol=1e-4):
-                return kind, roles
-    return None, {}
-
-
-def _upto(nodes: list[onnx.NodeProto], y: str) -> list[onnx.NodeProto]:
-    """The region's nodes in order, ending with the one that produces y."""
-    for k, n in enumerate(nodes):
-        if y in n.output:
-            return nodes[:k + 1]
-    return nodes

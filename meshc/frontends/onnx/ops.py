@@ -53,3 +53,7 @@ WEIGHT_ROLE_OPS = frozenset({"MatMul", "Gemm", "Gather", "GatherND", "GatherElem
                              "Conv", "ConvTranspose", "Einsum", "LayerNormalization",
                              "RMSNormalization", "BatchNormalization", "InstanceNormalization",
                              "GroupNormalization", "Attention"})
+
+# The Reduce* ops: one axes list (attribute or input), keepdims, noop_with_empty_axes.
+REDUCE = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+          "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")

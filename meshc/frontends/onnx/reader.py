@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import onnx
 from google.protobuf.message import DecodeError
@@ -128,10 +129,10 @@ def build_graph(model: onnx.ModelProto, path: str) -> Graph:
     defined: dict[str, str] = {}
     for name in inits:
         defined[name] = "an initializer"
-    for i in graph.inputs:
-        if i.name in defined:
-            raise MeshcError(f"graph input '{i.name}' is defined twice", file=path)
-        defined[i.name] = "a graph input"
+    for vi in graph.inputs:
+        if vi.name in defined:
+            raise MeshcError(f"graph input '{vi.name}' is defined twice", file=path)
+        defined[vi.name] = "a graph input"
     for i, n in enumerate(nodes):
         _check_op(n, i, graph)
         check_node(n, opset, where(n, i), path)
@@ -148,9 +149,9 @@ def build_graph(model: onnx.ModelProto, path: str) -> Graph:
                 raise MeshcError(f"input {k} '{show(x)}' is produced by nothing: no node, graph "
                                  "input or initializer defines it (a dangling name)",
                                  file=path, where=where(n, i))
-    for o in g.output:
-        if o.name not in defined:
-            raise MeshcError(f"graph output '{o.name}' is not produced by any node, input or "
+    for out in g.output:
+        if out.name not in defined:
+            raise MeshcError(f"graph output '{out.name}' is not produced by any node, input or "
                              "initializer", file=path)
     graph.nodes = _toposort(nodes, inits, graph, path)
     graph.producer = {o: k for k, n in enumerate(graph.nodes) for o in n.output if o}
@@ -194,7 +195,7 @@ def _check_op(node: onnx.NodeProto, i: int, graph: Graph) -> None:
             hint="see docs/onnx.md for the ops meshc imports")
 
 
-def _toposort(nodes: list[onnx.NodeProto], inits: dict, graph: Graph,
+def _toposort(nodes: list[onnx.NodeProto], inits: dict[str, onnx.TensorProto], graph: Graph,
               path: str) -> list[onnx.NodeProto]:
     """Kahn's algorithm, keeping file order among ready nodes; names a cycle if any."""
     import heapq
@@ -240,7 +241,7 @@ def _find_cycle(left: set[int], deps: list[set[int]]) -> list[int]:
     return [*path[seen[k]:], k]
 
 
-def attrs(node: onnx.NodeProto) -> dict:
+def attrs(node: onnx.NodeProto) -> dict[str, Any]:
     """The node's attributes as Python values (tensors as TensorProto)."""
     out = {}
     for a in node.attribute:

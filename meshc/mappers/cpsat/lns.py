@@ -58,8 +58,7 @@ MIN_WINDOW_DTIME = 0.02
 class CpsatOutcome:
     """`plan` is in cycles (scale 1) or None when no solve returned a solution;
     `raw_errors` are the validator's findings on the schedule exactly as CP-SAT (and the
-    window composition) produced it, before re-timing (checked here so that its tile arrays,
-    12 M tiles for llama3-70b prefill, are freed before the final schedule is built)."""
+    window composition) produced it, before re-timing."""
 
     plan: Plan | None
     raw_errors: tuple[str, ...]

@@ -1,5 +1,5 @@
 """Small problem builders for the mapper tests (the decoder-layer builder is
-meshc.mappers.synthetic, shared with bench/bench_mapper.py)."""
+mapper_synthetic.py, shared with bench/bench_mapper.py)."""
 
 from __future__ import annotations
 

@@ -12,13 +12,13 @@ from itertools import permutations, product
 import pytest
 from hypothesis import given, settings
 from mapper_builders import OpSpec, machine, problem, small_problems
+from mapper_synthetic import decoder_problem
 
 from meshc.hardware.transfers import transfer_cycles
 from meshc.mappers import Edge, MapperOptions, MappingProblem, lower_bounds, map_problem, validate
 from meshc.mappers.heft import heft
 from meshc.mappers.instance import build_instance
 from meshc.mappers.rects import Rect
-from meshc.mappers.synthetic import decoder_problem
 from meshc.mappers.windows import layout_of, tails_outside, window_order, window_spec
 
 QUICK = MapperOptions(time_budget=0.05)

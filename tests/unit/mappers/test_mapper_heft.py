@@ -7,9 +7,9 @@ import time
 
 from hypothesis import given, settings
 from mapper_builders import small_problems
+from mapper_synthetic import decoder_problem
 
 from meshc.mappers import MapperOptions, MappingProblem, lower_bounds, map_problem, validate
-from meshc.mappers.synthetic import decoder_problem
 
 HEFT = MapperOptions(mapper="heft")
 

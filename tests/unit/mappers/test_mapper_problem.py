@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 from mapper_builders import OpSpec, machine, problem
+from mapper_synthetic import decoder_problem
 
 from meshc.errors import MeshcError
 from meshc.mappers import MapperOptions, MappingProblem, Op, lower_bounds, map_problem
-from meshc.mappers.synthetic import decoder_problem
 
 
 def test_cycle_is_rejected() -> None:

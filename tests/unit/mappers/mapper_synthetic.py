@@ -1,6 +1,7 @@
 """Synthetic mapping problems: decoder layers of a Llama-like model on a split mesh.
 
-For tests and bench/bench_mapper.py only: a quick roofline, not meshc's cost model.
+For the mapper tests and bench/bench_mapper.py only (test code, not part of the meshc
+package): a quick roofline, not meshc's cost model.
 
 Machine (`split_mesh`): the two edge columns are "attn" cores (2,048 MAC/cycle, 2 MiB SRAM,
 one 32 B/cycle HBM port each), the inner columns "mlp" cores (4,096 MAC/cycle, 1 MiB SRAM);
