@@ -34,6 +34,25 @@ class Register(BaseModel):
         return self
 
 
+class Buffer(BaseModel):
+    """A per-PE operand buffer between the core's SRAM and the MACs, shared by a group of
+    MACs (Simba's input, weight and accumulation buffers; Shao et al., MICRO 2019). A read
+    moves one word of `word_bits`, which carries as many elements as fit (an element wider
+    than the word takes several). What the SRAM sends the array is written into it once;
+    the array reads it back once for every `macs_per_read` MACs it feeds (the spatial reuse
+    of one read inside the group: a Simba input feeds its PE's 8 vector MACs). tile_energy.py
+    counts the accesses."""
+
+    model_config = _CONFIG
+
+    bytes: rg.RegisterBytes = Field(description="capacity per PE")
+    read_pj: rg.PicoJoules = Field(description="pJ per read access of one word")
+    write_pj: rg.PicoJoules = Field(description="pJ per write access of one word")
+    word_bits: rg.WordBits = Field(description="bits moved per access (the port width)")
+    macs_per_read: rg.MacsPerRead = Field(
+        1, description="MACs one element read from the buffer feeds (its spatial reuse)")
+
+
 class CoreEnergy(BaseModel):
     """Per-access energies of a core's own memory levels (module docstring)."""
 
@@ -46,6 +65,12 @@ class CoreEnergy(BaseModel):
     accumulator: Register | None = Field(
         None, description="per-PE partial-sum register; give it only when energy."
         "mac_includes_accumulator is false (else the MAC figure already pays for it)")
+    input_buffer: Buffer | None = Field(
+        None, description="per-PE buffer of the input (A) operand; none: not charged")
+    weight_buffer: Buffer | None = Field(
+        None, description="per-PE buffer of the weight (B) operand; none: not charged")
+    accumulation_buffer: Buffer | None = Field(
+        None, description="per-PE buffer of partial sums; none: not charged")
     sram_read_pj_per_byte: rg.PicoJoules | None = Field(
         None, description="local SRAM read; none: the node table at sram_macro_bytes")
     sram_write_pj_per_byte: rg.PicoJoules | None = Field(

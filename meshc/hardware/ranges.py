@@ -47,3 +47,4 @@ Watts = Annotated[float, _N, Field(ge=0, le=1e4)]  # 10 kW per core; a whole H10
 # A per-PE register holds 1 B (one int8 operand) .. 1 MB (far above any real register file).
 RegisterBytes = Annotated[int, _N, Field(ge=1, le=1 << 20)]
 WordBits = Annotated[int, _N, Field(ge=1, le=1 << 16)]  # one access moves 1 bit .. 8 KB
+MacsPerRead = Annotated[int, _N, Field(ge=1, le=1 << 20)]  # a buffer read's spatial reuse

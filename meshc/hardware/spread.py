@@ -8,7 +8,11 @@ the backends all ask this module; an op's HBM bytes are shared over its cores th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
+
+Core = tuple[int, int]
 
 
 def _check(n_cores: int) -> None:
@@ -39,3 +43,20 @@ def waves(n_tiles: int, n_cores: int) -> int:
     """Tiles the busiest core runs back to back: ceil(n_tiles / n_cores)."""
     _check(n_cores)
     return -(-n_tiles // n_cores)
+
+
+def resident_per_core(homes: Iterable[tuple[tuple[Core, ...], Iterable[tuple[str, int]]]]
+                      ) -> dict[Core, int]:
+    """Bytes of resident weights per core: each (cores, [(parameter, bytes)]) entry splits
+    every parameter evenly over its cores, one copy per parameter and set of cores (two ops
+    of one region sharing a weight hold it once)."""
+    seen: set[tuple[str, tuple[Core, ...]]] = set()
+    out: dict[Core, int] = {}
+    for cores, params in homes:
+        for name, n_bytes in params:
+            if (name, cores) in seen:
+                continue
+            seen.add((name, cores))
+            for c, b in zip(cores, even_split(n_bytes, len(cores)), strict=True):
+                out[c] = out.get(c, 0) + b
+    return out

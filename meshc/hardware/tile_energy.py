@@ -11,6 +11,11 @@ Levels, innermost first (docs/hardware.md, "Energy"):
                    PEs (weight and input stationary) cost 4 accesses per MAC (written in from
                    above, read and written by the MAC, read out below), ones that stay (output
                    stationary) 2 per MAC plus one read per output drained
+  buf_input        per-PE operand buffers between SRAM and the MACs (core_energy.Buffer):
+  buf_weight       what the SRAM sends the array (cost.gemm_sram_elements) is written in
+  buf_accumulator  once; the array reads an element once per `macs_per_read` MACs (the
+                   stationary operand: once per element loaded); partial sums are read and
+                   written once per `macs_per_read` MACs; accesses are words of elements
   sram_read/write  cost.gemm_sram_elements: each fold's re-reads, as the array does them;
                    bytes read from off-chip memory are written into SRAM once, bytes written
                    off-chip are read from it once
@@ -32,12 +37,14 @@ from meshc.hardware.precision import precision_bits, wider_of
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
-    from meshc.hardware.core_energy import Register
+    from meshc.hardware.core_energy import Buffer, Register
     from meshc.hardware.model import CoreType, Hardware
 
-LEVELS = ("mac", "reg_weight", "reg_input", "reg_accumulator", "sram_read", "sram_write",
-          "hbm_read", "hbm_write")
+LEVELS = ("mac", "reg_weight", "reg_input", "reg_accumulator", "buf_input", "buf_weight",
+          "buf_accumulator", "sram_read", "sram_write", "hbm_read", "hbm_write")
+# per-PE registers and buffers are one component: the storage inside the array
 COMPONENT = {"mac": "mac", "reg_weight": "reg", "reg_input": "reg", "reg_accumulator": "reg",
+             "buf_input": "reg", "buf_weight": "reg", "buf_accumulator": "reg",
              "sram_read": "sram", "sram_write": "sram", "hbm_read": "hbm", "hbm_write": "hbm"}
 
 _OS, _IS = "output_stationary", "input_stationary"
@@ -94,6 +101,37 @@ def _registers(m: Arr, k: Arr, n: Arr, tiles: Arr, macs: Arr, core: CoreType,
             "reg_accumulator": _reg_pj(e.accumulator, c_bits, acc_w, acc_r)}
 
 
+def _buf_pj(buf: Buffer | None, bits: int, writes: Arr, reads: Arr) -> Arr:
+    """Element writes and reads of a buffer as word accesses (words carry as many elements
+    as fit) times their energy."""
+    if buf is None:
+        return np.zeros_like(writes, dtype=np.float64)
+    words = bits / buf.word_bits if bits <= buf.word_bits else -(-bits // buf.word_bits)
+    return words * (writes * buf.write_pj + reads * buf.read_pj)
+
+
+def _buffers(m: Arr, k: Arr, n: Arr, tiles: Arr, macs: Arr, core: CoreType,
+             bits: tuple[int, int, int]) -> dict[str, Arr]:
+    e, (a_bits, b_bits, c_bits) = core.energy, bits
+    zero = np.zeros_like(macs)
+    if e.input_buffer is None and e.weight_buffer is None and e.accumulation_buffer is None:
+        return {"buf_input": zero, "buf_weight": zero, "buf_accumulator": zero}
+    sent = gemm_sram_elements(m, k, n, core)
+    df = core.dataflow
+
+    def reads(buf: Buffer | None, held: Arr | None) -> Arr:
+        return zero if buf is None else (held if held is not None else macs / buf.macs_per_read)
+
+    a_held = tiles * m * k if df == _IS else None  # the stationary operand: once per load
+    b_held = tiles * k * n if df not in (_OS, _IS) else None
+    acc = reads(e.accumulation_buffer, None)
+    return {"buf_input": _buf_pj(e.input_buffer, a_bits, tiles * sent["a_read"],
+                                 reads(e.input_buffer, a_held)),
+            "buf_weight": _buf_pj(e.weight_buffer, b_bits, tiles * sent["b_read"],
+                                  reads(e.weight_buffer, b_held)),
+            "buf_accumulator": _buf_pj(e.accumulation_buffer, c_bits, acc, acc)}
+
+
 def gemm_energy_by_level(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
                          precision: str, hw: Hardware, *, weight_precision: str | None = None,
                          tiles: ArrayLike = 1, macs: ArrayLike | None = None,
@@ -118,6 +156,7 @@ def gemm_energy_by_level(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreTyp
     return {
         "mac": mac_count * hw.energy.pj_per_mac[ex],
         **_registers(m_, k_, n_, t, mac_count, core, (a_bits, b_bits, c_bits)),
+        **_buffers(m_, k_, n_, t, mac_count, core, (a_bits, b_bits, c_bits)),
         "sram_read": (t * sram_r + off_w) * rd,
         "sram_write": (t * sram_w + off_r) * wr,
         "hbm_read": off_r * hbm_rd,
@@ -135,6 +174,7 @@ def stream_energy_by_level(read_bytes: ArrayLike, write_bytes: ArrayLike, core: 
     off_r, off_w = _f(offchip_read_bytes), _f(offchip_write_bytes)
     zero = np.zeros_like(_f(read_bytes) + off_r)
     return {"mac": zero, "reg_weight": zero, "reg_input": zero, "reg_accumulator": zero,
+            "buf_input": zero, "buf_weight": zero, "buf_accumulator": zero,
             "sram_read": (_f(read_bytes) + off_w) * rd,
             "sram_write": (_f(write_bytes) + off_r) * wr,
             "hbm_read": off_r * hbm_rd, "hbm_write": off_w * hbm_wr}

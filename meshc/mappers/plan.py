@@ -31,12 +31,30 @@ class Plan:
         return sorted(range(len(self.start)), key=lambda i: (int(self.start[i]), i))
 
 
-def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> IntArray:
-    """Per candidate of op i: when all its inputs have arrived (units)."""
-    ready = np.zeros(len(inst.ops[i].rects), dtype=np.int64)
+def _by_source(inst: Instance, i: int, cand: Sequence[int], end: IntArray
+               ) -> list[list[int]]:
+    """Op i's in-edges grouped by their producer's rectangle, each group by producer end:
+    transfers out of one rectangle into one take the same links (meshc.hardware.transfers),
+    so they follow one another, as the simulator runs them."""
+    edges = inst.problem.edges
+    groups: dict[object, list[int]] = {}
     for e in inst.in_edges[i]:
-        src = inst.problem.edges[e].src
-        np.maximum(ready, end[src] + inst.delays(e, int(cand[src])), out=ready)
+        src = edges[e].src
+        groups.setdefault(inst.ops[src].rects[int(cand[src])], []).append(e)
+    return [sorted(g, key=lambda e: (int(end[edges[e].src]), e)) for g in groups.values()]
+
+
+def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> IntArray:
+    """Per candidate of op i: when all its inputs have arrived (units); transfers from one
+    rectangle arrive one after another (`_by_source`)."""
+    ready = np.zeros(len(inst.ops[i].rects), dtype=np.int64)
+    edges = inst.problem.edges
+    for group in _by_source(inst, i, cand, end):
+        t = np.zeros_like(ready)
+        for e in group:
+            src = edges[e].src
+            t = np.maximum(t, end[src]) + inst.delays(e, int(cand[src]))
+        np.maximum(ready, t, out=ready)
     return ready
 
 
@@ -44,8 +62,14 @@ def ready_time(inst: Instance, i: int, c: int, cand: Sequence[int], end: IntArra
     """When all inputs of op i have arrived on its candidate c (units): `ready_times` for one
     candidate, without arrays."""
     edges = inst.problem.edges
-    return max((int(end[edges[e].src]) + inst.delay(e, int(cand[edges[e].src]), c)
-                for e in inst.in_edges[i]), default=0)
+    ready = 0
+    for group in _by_source(inst, i, cand, end):
+        t = 0
+        for e in group:
+            src = edges[e].src
+            t = max(t, int(end[src])) + inst.delay(e, int(cand[src]), c)
+        ready = max(ready, t)
+    return ready
 
 
 def list_schedule(

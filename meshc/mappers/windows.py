@@ -62,7 +62,9 @@ def effective_layers(inst: Instance) -> list[int]:
 
 
 def _signature(op: Op) -> tuple[object, ...]:
-    return op.block, op.region, op.n_tiles, tuple(op.tile_cycles.items()), op.hbm_bytes
+    # not its HBM bytes: the memory hierarchy's traffic (mappers/offchip.py) differs from
+    # block to block (the first block reads the phase's inputs; spills follow the order)
+    return op.block, op.region, op.n_tiles, tuple(op.tile_cycles.items())
 
 
 def find_row_blocks(inst: Instance, eff: list[int]) -> list[int]:
@@ -73,7 +75,7 @@ def find_row_blocks(inst: Instance, eff: list[int]) -> list[int]:
     their number of ancestors in the layer (causal attention makes block j's sink depend on
     blocks 0..j), and an op belongs to the first-ranked sink it reaches. A layer counts as
     split only if it has several sinks, every block has attention-side ops and others, and
-    the other ops are alike in every block (same block, region and costs in id order; the
+    the other ops are alike in every block (same block, region and tile costs in id order; the
     attention side may differ, as KV-cache appends and causal attention do)."""
     problem = inst.problem
     succ = [sorted({problem.edges[e].dst for e in inst.out_edges[i]

@@ -48,11 +48,14 @@ from meshc.errors import MeshcError
 from meshc.hardware import Hardware
 from meshc.hardware.clocks import tile_noc_cycles
 from meshc.hardware.ports import hbm_ports
+from meshc.hardware.spread import resident_per_core
 from meshc.ir.tile import ComputeOp, int_array
 from meshc.ir.work import tensor_bytes
 from meshc.mappers import MapperOptions, map_problem
+from meshc.mappers.offchip import OpMemory, price_offchip
 from meshc.mappers.problem import Edge, HbmPort, Machine, MappingProblem, Op
 from meshc.passes._common import fail, hardware, hbm_resident_bytes, pass_hardware, read_regions
+from meshc.passes._memory import home_bytes, phase_args, resident_params, returned
 
 
 def machine_of(hw: Hardware) -> Machine:
@@ -96,16 +99,22 @@ def extract_problem(f: func.FuncOp, hw: Hardware,
                     regions: dict[str, tuple[tuple[int, int], ...]],
                     resident_bytes: int = 0) -> MappingProblem:
     """One mapper op per placement group (see `placement_groups`); a group's HBM traffic
-    is the sum of its members'."""
+    is the sum of its members', and the memory hierarchy's off-chip traffic is priced in
+    (meshc.mappers.offchip: the phase's inputs and outputs, results that cannot stay on
+    chip)."""
     ops = tiled_ops(f)
     group = placement_groups(ops)
     leaders = sorted(set(group))
     pid = {leader: k for k, leader in enumerate(leaders)}
+    has_hbm = bool(hw.hbm_bytes)
+    out = returned(f)
     hbm = {leader: [0, 0] for leader in leaders}
+    args: dict[int, set[tuple[int, int]]] = {leader: set() for leader in leaders}
     for i, op in enumerate(ops):
         hbm[group[i]][0] += op.hbm_read_bytes.value.data
         hbm[group[i]][1] += op.hbm_write_bytes.value.data
-    problem_ops = []
+        args[group[i]].update(phase_args(op))
+    problem_ops, memory = [], []
     for k, i in enumerate(leaders):
         op = ops[i]
         tc = {name: tile_noc_cycles(_TileView(op), ct, hw) for name, ct in hw.core_types.items()
@@ -117,13 +126,21 @@ def extract_problem(f: func.FuncOp, hw: Hardware,
             sram_bytes_per_tile=op.work_per_tile()["sram_bytes"],
             hbm_read_bytes=hbm[i][0], hbm_write_bytes=hbm[i][1],
             out_bytes=tensor_bytes(op.result.type)))
+        memory.append(OpMemory(home_bytes=home_bytes(op, has_hbm), args=tuple(sorted(args[i])),
+                               is_output=op.result in out))
     index = {op: i for i, op in enumerate(ops)}
     edges = sorted({(pid[group[index[o.owner]]], pid[group[i]], tensor_bytes(o.type))
                     for i, op in enumerate(ops) for o in op.inputs
                     if isinstance(o.owner, ComputeOp)
                     and group[index[o.owner]] != group[i]})
-    return MappingProblem(machine=machine_of(hw), ops=tuple(problem_ops),
-                          edges=tuple(Edge(src=s, dst=d, bytes=b) for s, d, b in edges),
+    machine = machine_of(hw)
+    resident = resident_per_core((regions[o.region.data if o.region.data in regions
+                                          else "shared"], resident_params(o, has_hbm))
+                                 for o in ops)
+    priced_ops, priced_edges = price_offchip(
+        problem_ops, [Edge(src=s, dst=d, bytes=b) for s, d, b in edges], memory, machine,
+        regions, resident)
+    return MappingProblem(machine=machine, ops=priced_ops, edges=priced_edges,
                           regions=regions, hbm_resident_bytes=resident_bytes,
                           name=f"@{f.sym_name.data}")
 

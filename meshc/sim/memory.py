@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from meshc.errors import MeshcError
-from meshc.hardware.spread import even_split
+from meshc.hardware.spread import resident_per_core
 from meshc.sim.model import SimOp
 
 Core = tuple[int, int]
@@ -202,17 +202,7 @@ def resident_bytes(ops: Sequence[SimOp],
     """Bytes of resident weights (and KV cache) per core: each op's `resident` entries split
     evenly over its region's cores (where partition-attn-mlp found room for them; without
     `regions`, over the op's rectangle), one copy per parameter and set of cores."""
-    seen: set[tuple[str, tuple[Core, ...]]] = set()
-    out: dict[Core, int] = {}
-    for op in ops:
-        cores = home_cores(op, regions)
-        for name, n_bytes in op.resident:
-            if (name, cores) in seen:
-                continue
-            seen.add((name, cores))
-            for c, b in zip(cores, even_split(n_bytes, len(cores)), strict=True):
-                out[c] = out.get(c, 0) + b
-    return out
+    return resident_per_core((home_cores(op, regions), op.resident) for op in ops)
 
 
 def home_cores(op: SimOp, regions: Mapping[str, tuple[Core, ...]] | None = None

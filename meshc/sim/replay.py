@@ -139,13 +139,16 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
             spill_pj[i] += float(sum(lv.values()))
 
     def spill(v: int) -> float:
-        """Sends value v off chip (written from its producer's end on, in the ports' idle
-        time) unless no consumer needs it any more; returns when its room is free."""
+        """Sends value v off chip unless no consumer needs it any more; returns when its
+        room is free. It streams out as its producer makes it (from the producer's start,
+        in the ports' idle time: the schedule is known ahead, as a compiler issues the
+        writes), and its copy is complete no earlier than the producer's end."""
         val = mem.values[v]
         if not val.consumers:
             return val.read_until  # read by consumers still running, then freed
         if v not in copy_at:
-            copy_at[v], pj = port.stream(ops[v], val.since, 0, val.bytes, "spill")
+            done, pj = port.stream(ops[v], times[v][0], 0, val.bytes, "spill")
+            copy_at[v] = max(done, val.since)
             moved[v]["spill_write_bytes"] += val.bytes
             charge(v, 0, val.bytes, pj, True)
         mem.spill(v, copy_at[v])

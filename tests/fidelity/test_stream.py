@@ -3,10 +3,11 @@ stream_tpu_like_quad_core.yaml and stream_simba.yaml, and its workloads (stream/
 
 meshc compiles cold runs (CompileOptions(cold=True)): Stream starts every weight in DRAM.
 Issue 12's goal is latency and energy within 1.5x of Stream's on every row; docs/fidelity.md
-gives the table and the reasons it is not met yet. What holds today is asserted: the twins are
+gives the table and the reasons for the two figures it misses (NOT_YET). Asserted: the twins are
 the fixture's machines, the MAC counts are Stream's, Stream's DRAM port carries the workload's
-inputs, weights and outputs, and the meshc / Stream ratios lie in the bands measured when the
-table was written (BANDS), so a change that moves them fails here and the docs get updated.
+inputs, weights and outputs, every other ratio is within 1.5x, and the meshc / Stream ratios lie
+in the bands measured when the table was written (BANDS), so a change that moves them fails
+here and the docs get updated.
 Latency is compared in cycles (the twins' 1 GHz clock)."""
 
 from __future__ import annotations
@@ -30,16 +31,23 @@ IDS = [f"{m}-{w}" for m, w in ROWS]
 # (latency, energy, DRAM bytes) meshc / Stream per row as measured (docs/fidelity.md), each
 # asserted within TOL of its value: meshc's simulator and mapper are still changing (issue 12).
 BANDS: dict[tuple[str, str], tuple[float, float, float]] = {
-    ("tpu_like_quad_core", "attention_head"): (2.549, 1.002, 1.135),
-    ("tpu_like_quad_core", "mha"): (0.732, 0.686, 0.692),
-    ("tpu_like_quad_core", "swiglu"): (1.188, 0.952, 1.000),
-    ("tpu_like_quad_core", "attention_mlp"): (1.616, 0.597, 0.771),
-    ("simba", "attention_head"): (1.144, 0.611, 1.135),
-    ("simba", "mha"): (0.808, 0.381, 0.828),
-    ("simba", "swiglu"): (0.957, 0.434, 1.000),
-    ("simba", "attention_mlp"): (1.039, 0.511, 1.069),
+    ("tpu_like_quad_core", "attention_head"): (1.098, 1.002, 1.135),
+    ("tpu_like_quad_core", "mha"): (0.640, 0.686, 0.692),
+    ("tpu_like_quad_core", "swiglu"): (1.020, 0.952, 1.000),
+    ("tpu_like_quad_core", "attention_mlp"): (0.807, 0.597, 0.771),
+    ("simba", "attention_head"): (1.089, 1.097, 1.135),
+    ("simba", "mha"): (0.801, 0.797, 0.828),
+    ("simba", "swiglu"): (0.957, 0.668, 1.000),
+    ("simba", "attention_mlp"): (1.006, 0.954, 1.069),
 }
 TOL = 0.15  # relative
+GOAL = 1.5
+# docs/fidelity.md: the energy of the TPU-like attention + MLP (LOMA's mappings of its small
+# GEMMs re-read weight registers and partial sums in SRAM that meshc's one mapping per
+# dataflow does not) and the latency of the TPU-like MHA (both port-bound: Stream's tiling
+# moves 1.44x the bytes meshc reads once)
+NOT_YET = {(("tpu_like_quad_core", "attention_mlp"), "energy"),
+           (("tpu_like_quad_core", "mha"), "latency")}
 
 
 def _core(machine: str, name: str) -> dict[str, Any]:
@@ -73,6 +81,15 @@ def test_the_twin_is_the_fixture_machine(machine: str, core: str, kind: str, sra
     wreg = next(m for m in fx["memories"].values() if m["operands"] == ["I2"] and not m["served_dimensions"])
     assert reg is not None and (reg.bytes * 8, reg.read_pj, reg.write_pj) == (
         wreg["size"], wreg["r_cost"], wreg["w_cost"])
+    buffers = {"input_buffer": ct.energy.input_buffer, "weight_buffer": ct.energy.weight_buffer,
+               "accumulation_buffer": ct.energy.accumulation_buffer}
+    for name, buf in buffers.items():  # simba's per-PE buffers; the TPU-like core has none
+        if name not in fx["memories"]:
+            assert buf is None
+            continue
+        m = fx["memories"][name]
+        assert buf is not None and (buf.bytes * 8, buf.read_pj, buf.write_pj, buf.word_bits) == (
+            m["size"], m["r_cost"], m["w_cost"], m["ports"][0]["bandwidth_max"])
     dram = _core(machine, offchip)["memories"]["dram"]
     (stack,) = hw.hbm_stacks
     bits = dram["ports"][0]["bandwidth_max"]
@@ -122,3 +139,11 @@ def test_ratios_lie_in_the_measured_bands(key: tuple[str, str]) -> None:
     assert r.latency_ratio == pytest.approx(latency, rel=TOL)
     assert r.energy_ratio == pytest.approx(energy, rel=TOL)
     assert r.hbm_bytes / r.stream_dram_bytes == pytest.approx(dram, rel=TOL, abs=0.02)
+
+
+@pytest.mark.parametrize("key", ROWS, ids=IDS)
+def test_within_the_goal_of_streams_figures(key: tuple[str, str]) -> None:
+    r = meshc_row(ROWS[key])
+    for what, ratio in (("latency", r.latency_ratio), ("energy", r.energy_ratio)):
+        if (key, what) not in NOT_YET:
+            assert 1 / GOAL <= ratio <= GOAL, f"{what} {ratio:.3f}x"

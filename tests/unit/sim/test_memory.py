@@ -59,10 +59,10 @@ def test_the_value_used_last_is_spilled_and_read_back() -> None:
     a, b, c, d = sim.ops
     assert (a.spill_write_bytes, b.spill_write_bytes) == (300 * KIB, 0)
     assert (c.spill_read_bytes, d.spill_read_bytes) == (0, 300 * KIB)
-    # a's copy: 307,200 B over 64 B/cycle from a's end (100) = 4,800 cycles; b's output
-    # needs that room, so b ends at 4,900, c at 5,000; d reads a back (4,800 cycles)
-    assert b.end_s == pytest.approx(4900e-9)
-    assert d.end_s == pytest.approx((5000 + 4800) * 1e-9)
+    # a's copy: 307,200 B over 64 B/cycle, streamed from a's start (0) = 4,800 cycles; b's
+    # output needs that room, so b ends at 4,800, c at 4,900; d reads a back (4,800 cycles)
+    assert b.end_s == pytest.approx(4800e-9)
+    assert d.end_s == pytest.approx((4900 + 4800) * 1e-9)
     cap = HW.core_types["core"].sram_bytes
     assert max(sim.sram_peak_bytes.values()) <= cap
     assert sim.sram_peak_bytes["0,1"] == (300 + 64) * KIB  # during b: a still there
