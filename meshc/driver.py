@@ -8,6 +8,7 @@ collect the figures. Nothing here writes files.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from math import prod
@@ -23,19 +24,24 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
-from xdsl.ir import Attribute, BlockArgument, Operation
+from xdsl.ir import Attribute, Operation
 
 from meshc import pipelines
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
 from meshc.hardware import Hardware, load_hardware
-from meshc.ir.graph import EmbeddingOp, KvAppendOp, KvReadOp, WeightOp
+from meshc.ir.graph import EmbeddingOp, KvAppendOp, LinearOp, LmHeadOp
 from meshc.ir.notes import notes
+from meshc.ir.summary import model_parameters
 from meshc.ir.tile import ComputeOp
-from meshc.ir.work import tensor_bytes
+from meshc.ir.work import numel
 from meshc.passes._common import read_regions, residency_attr, unique_weights, weight_bytes
+from meshc.passes._memory import home_bytes, offchip_copy, phase_args, resident_params, returned
+from meshc.passes._tile_ops import storage_precision
 from meshc.passes.map_mesh import tiled_ops
+from meshc.quality import ModelFacts, Precisions, assess
+from meshc.quality.tables import load_measured
 from meshc.result import CompileResult, MapperStats, PhaseResult
 from meshc.sim.model import SimEdge, SimOp
 from meshc.sim.replay import simulate
@@ -57,6 +63,10 @@ class CompileOptions:
     # a single cold run: resident weights start off chip and each is loaded once (its time
     # and energy charged); off, they were loaded at start-up and amortised (serving)
     cold: bool = False
+    # quality (meshc/quality): the pre-training tokens of a model meshc's table lacks, and a
+    # user's table of measured perplexities (YAML/JSON) to use before the shipped one
+    train_tokens: int | None = None
+    quality_file: str = ""
 
 
 def pass_list(opts: CompileOptions) -> str:
@@ -74,8 +84,11 @@ def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = Compil
     say = progress or (lambda _msg: None)
     clock = _Clock()
     hw = load_hardware(hw_name)
+    measured = load_measured(opts.quality_file) if opts.quality_file else None
     say(f"importing {req.source}")
     module = load_model(req)
+    n, n_embedding = model_parameters(module)  # before tile-grain turns the graph into tiles
+    is_lm = any(isinstance(o, LmHeadOp) for o in module.walk())
     clock.lap("import")
     spec = pass_list(opts)
     pipelines.apply(module, spec, lambda p, _m: say(f"ran {p.name}"), hw=hw_name)
@@ -92,16 +105,38 @@ def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = Compil
         options={**_recorded(opts), "batch": req.shape.batch, "seq": req.shape.seq,
                  "kv_len": req.shape.kv_len},
         notes=notes(module), timings_s=clock.laps,
-        weight_homes=weight_homes(module, bool(hw.hbm_stacks)))
+        weight_homes=weight_homes(module, bool(hw.hbm_stacks)),
+        quality=assess(ModelFacts(req.source, n, n_embedding, is_lm, served_precisions(module)),
+                       opts.train_tokens, measured))
 
 
 def _recorded(opts: CompileOptions) -> dict[str, Any]:
-    """The options the reports record: `cold` only when on, so that warm reports keep the
-    bytes they had before the option existed."""
+    """The options the reports record: those added later (`cold`, the quality inputs) only
+    when set, so that other reports keep the bytes they had before the options existed."""
     out = asdict(opts)
-    if not opts.cold:
-        del out["cold"]
+    for key in ("cold", "train_tokens", "quality_file"):
+        if not out[key]:
+            del out[key]
     return out
+
+
+def served_precisions(module: ModuleOp) -> Precisions:
+    """The precisions lower-quant left, each the one holding the most elements: of the
+    parameters, of the linear results (the activations), of the KV cache (None: none)."""
+    weights: Counter[str] = Counter()
+    for w in unique_weights(module).values():
+        weights[storage_precision(w.result.type) or "bf16"] += numel(w.result.type)
+    made: dict[str, Counter[str]] = {LinearOp.name: Counter(), KvAppendOp.name: Counter()}
+    for op in module.walk():
+        if isinstance(op, ComputeOp) and op.source.data in made:
+            made[op.source.data][storage_precision(op.result.type) or "bf16"] += numel(
+                op.result.type)
+
+    def most(c: Counter[str]) -> str | None:
+        return max(sorted(c), key=c.__getitem__) if c else None
+
+    return Precisions(most(weights) or "bf16", most(made[LinearOp.name]) or "bf16",
+                      most(made[KvAppendOp.name]))
 
 
 def weight_homes(module: ModuleOp, has_hbm: bool) -> dict[str, int]:
@@ -144,38 +179,16 @@ def sim_inputs(f: func.FuncOp, has_hbm: bool = True) -> tuple[list[SimOp], list[
     if any(op.placement is None or op.start is None or op.end is None for op in ops):
         raise MeshcError(f"@{f.sym_name.data} is not mapped", hint="run map-mesh last")
     index = {op: i for i, op in enumerate(ops)}
-    returned = {v for op in f.walk() if isinstance(op, func.ReturnOp) for v in op.operands}
-    sim_ops = [_sim_op(op, op.result in returned, has_hbm) for op in ops]
+    out = returned(f)
+    sim_ops = [_sim_op(op, op.result in out, has_hbm) for op in ops]
     edges = sorted({(index[o.owner], index[op], sim_ops[index[o.owner]].out_bytes)
                     for op in ops for o in op.inputs if isinstance(o.owner, ComputeOp)})
     return sim_ops, [SimEdge(src=s, dst=d, bytes=b) for s, d, b in edges]
 
 
-def _resident(op: ComputeOp, has_hbm: bool) -> tuple[tuple[str, int], ...]:
-    """(parameter, bytes) of what `op` keeps in SRAM: its weights resident there and,
-    without HBM, the KV cache its kv_append holds."""
-    out = [(w.param.data, weight_bytes(w)) for v in op.inputs
-           if isinstance(w := v.owner, WeightOp) and residency_attr(w, has_hbm) == "sram"]
-    if not has_hbm and op.source.data == KvAppendOp.name:
-        out.append((f"kv:{op.label.data}", tensor_bytes(op.result.type)))
-    return tuple(sorted(set(out)))
-
-
-def _home_bytes(op: ComputeOp, has_hbm: bool) -> int:
-    """Bytes the op's result leaves on chip. The KV cache has its own home: in HBM, where
-    the attention streams the past from (its hbm_read_bytes), or resident in SRAM without
-    HBM; so a kv_read leaves nothing and a kv_append only the rows it appends (with HBM)."""
-    if op.source.data == KvReadOp.name or (op.source.data == KvAppendOp.name and not has_hbm):
-        return 0
-    if op.source.data == KvAppendOp.name:
-        return op.hbm_write_bytes.value.data
-    return tensor_bytes(op.result.type)
-
-
 def _sim_op(op: ComputeOp, is_output: bool = False, has_hbm: bool = True) -> SimOp:
     assert op.placement is not None and op.start is not None and op.end is not None
     place = tuple(int(x) for x in op.placement.get_values())  # r0, c0, r1, c1[, rs, cs]
-    args = {v for v in op.inputs if isinstance(v, BlockArgument)}
     return SimOp(
         name=op.label.data, op_class=op.source.data.split(".")[-1], kind=op.kind.data.value,
         layer=op.layer.value.data, block=op.block.data.value, region=op.region.data,
@@ -187,10 +200,8 @@ def _sim_op(op: ComputeOp, is_output: bool = False, has_hbm: bool = True) -> Sim
         hbm_write_bytes=op.hbm_write_bytes.value.data, rect=place[:4],  # type: ignore[arg-type]
         step=place[4:6] or (1, 1),  # type: ignore[arg-type]
         planned_start_cycles=op.start.value.data, planned_end_cycles=op.end.value.data,
-        out_bytes=_home_bytes(op, has_hbm),
-        args=tuple(sorted((v.index, tensor_bytes(v.type)) for v in args)),  # type: ignore[arg-type]
-        is_output=is_output, resident=_resident(op, has_hbm),
-        offchip_copy=has_hbm and op.source.data == KvAppendOp.name)
+        out_bytes=home_bytes(op, has_hbm), args=phase_args(op), is_output=is_output,
+        resident=resident_params(op, has_hbm), offchip_copy=offchip_copy(op, has_hbm))
 
 
 TOKEN_ID_NAMES = ("input_ids", "token_ids", "tokens", "ids")

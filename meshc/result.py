@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from meshc.quality import Quality
 
 Core = tuple[int, int]
 Rect = tuple[int, int, int, int]  # r0, c0, r1, c1 (inclusive): a bounding box
@@ -207,6 +210,7 @@ class CompileResult:
     notes: tuple[tuple[str, str], ...] = ()  # (who found it, one sentence) in order
     timings_s: Mapping[str, float] = field(default_factory=dict)  # wall clock per step
     weight_homes: Mapping[str, int] = field(default_factory=dict)  # "sram"|"hbm" -> bytes
+    quality: Quality | None = None  # loss and perplexity at the served precisions
 
     @property
     def cold(self) -> bool:

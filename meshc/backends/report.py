@@ -7,7 +7,8 @@ report.json, schema `SCHEMA_VERSION`, sorted keys, floats to 9 significant digit
   `hbm`: streamed), `notes` (what the frontends and
   passes found for the user: `source`, `text`), `mapper` (all phases aggregated: `solver`,
   the worst `status`, summed `makespan_s`, `heft_makespan_s`, `lower_bound_s`,
-  `fell_back` if any phase fell back), `phases`, and
+  `fell_back` if any phase fell back), `phases`, `quality` (meshc/quality: `kind` estimate,
+  measured or unknown, `loss`, `perplexity`, `law`, `source` ...; docs/quality.md), and
   `decode_over_prefill_cost_per_token` when both prefill and decode ran;
 * `phases.<phase>`: `bound_by` and `busy_shares` (backends/binding.py), `latency_s`,
   `energy_pj`, `tokens`, `pj_per_token`, `tokens_per_s`,
@@ -166,6 +167,8 @@ def report_json(result: CompileResult) -> dict[str, Any]:
     ratio = result.decode_over_prefill_cost_per_token
     if ratio is not None:
         out["decode_over_prefill_cost_per_token"] = ratio
+    if result.quality is not None:
+        out["quality"] = result.quality.as_json()
     return out
 
 
@@ -376,6 +379,9 @@ def report_md(result: CompileResult) -> str:
         lines += ["## Notes", "", *(f"- {text} ({src})" for src, text in result.notes), ""]
     if result.phases:
         lines += ["## Answers", "", *_answers(result)]
+        if result.quality is not None:  # beside what a token costs
+            cost = ", ".join(f"{fmt_pj(p.pj_per_token)} in {p.name}" for p in result.phases)
+            lines += ["## Quality", "", *(f"- {s}" for s in result.quality.sentences(cost)), ""]
         lines += _summary(result) + _energy(result) + _latency(result) + _mapper(result)
     lines += _plots(result)
     return "\n".join(lines).rstrip() + "\n"

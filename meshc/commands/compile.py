@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from meshc.commands.model import model_options, request
+from meshc.commands.quality import train_tokens_option
 from meshc.errors import MeshcError
 from meshc.result import CompileResult
 
@@ -40,6 +41,11 @@ TIMINGS = "timings.json"
               help="A single cold run: resident weights start off chip, each is loaded once "
                    "through the HBM ports before the first op that reads it, its time and "
                    "energy charged. Default: loaded at start-up and amortised (serving).")
+@click.option("--train-tokens", callback=train_tokens_option, metavar="N",
+              help="Tokens the model was pre-trained on (e.g. 15e12), for the quality "
+                   "estimate of a model meshc's table lacks (docs/quality.md).")
+@click.option("--quality", "quality_file", default="", metavar="FILE",
+              help="A YAML/JSON table of measured perplexities, used before the shipped one.")
 @click.option("--backend", "backends", default=DEFAULT_BACKENDS, show_default=True,
               help="Comma-separated backends to run.")
 @click.option("-o", "--out", "out", default="out", show_default=True,
@@ -49,7 +55,8 @@ TIMINGS = "timings.json"
 def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tuple[str, ...],
              hw: str, pipeline: str, passes: str, pass_after: tuple[str, ...],
              pass_before: tuple[str, ...], row_blocks: int, mapper: str, budget: float,
-             seed: int, cold: bool, backends: str, out: str, force: bool) -> None:
+             seed: int, cold: bool, train_tokens: int | None, quality_file: str, backends: str,
+             out: str, force: bool) -> None:
     """Compile MODEL for a machine and report simulated latency and energy."""
     from rich.console import Console
 
@@ -75,7 +82,8 @@ def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tu
                                                           ("before", pass_before))
                     for a in given)
     opts = CompileOptions(pipeline=pipeline, passes=passes, mapper=mapper, budget=budget,
-                          seed=seed, row_blocks=row_blocks, inserts=inserts, cold=cold)
+                          seed=seed, row_blocks=row_blocks, inserts=inserts, cold=cold,
+                          train_tokens=train_tokens, quality_file=quality_file)
     req = request(model, phase, batch, seq, kv_len, dims)
     console = Console(stderr=True)
     with output_dir(out, force=force) as dest:  # refused before minutes of work, not after

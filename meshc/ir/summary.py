@@ -8,7 +8,7 @@ from typing import Any
 from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 
-from meshc.ir.graph import GraphOp, KvAppendOp, WeightOp
+from meshc.ir.graph import EmbeddingOp, GraphOp, KvAppendOp, WeightOp
 from meshc.ir.work import Work, numel, tensor_bytes
 
 
@@ -46,6 +46,22 @@ def phase_summary(f: func.FuncOp) -> dict[str, int]:
     out.update(flops=total.flops, parameters=params, kv_cache_bytes=kv_cache,
                activation_bytes=total.out_bytes, ops=len(graph_ops(f)))
     return out
+
+
+def model_parameters(module: ModuleOp) -> tuple[int, int]:
+    """(parameters, embedding parameters) of the whole model, each parameter once (phases
+    repeat them): the embedding ones are the tables tfm.embedding looks up (token, position,
+    token type; a tied table the LM head also reads counts there, as Kaplan et al. count)."""
+    weights: dict[str, WeightOp] = {}
+    tables: set[str] = set()
+    for f in phases(module):
+        for op in graph_ops(f):
+            if isinstance(op, WeightOp):
+                weights.setdefault(op.param.data, op)
+            elif isinstance(op, EmbeddingOp) and isinstance(w := op.table.owner, WeightOp):
+                tables.add(w.param.data)
+    return (sum(numel(w.result.type) for w in weights.values()),
+            sum(numel(weights[t].result.type) for t in sorted(tables)))
 
 
 def op_rows(f: func.FuncOp) -> list[dict[str, Any]]:

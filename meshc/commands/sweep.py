@@ -1,0 +1,136 @@
+"""`meshc sweep`: one compile per point of a grid, on a process pool or Ray, cached;
+results.csv/json, report.md and plots in the output folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from meshc.errors import MeshcError
+
+if TYPE_CHECKING:  # the command imports the studies only when it runs
+    from meshc.studies.sweep import Sweep
+    from meshc.studies.table import Table
+
+
+def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Options `meshc sweep` and `meshc study` share."""
+    from meshc.studies.engine import ENGINES, default_jobs
+
+    for opt in reversed([
+        click.option("--grid", "grid", multiple=True, metavar="KEY=V1,V2,...",
+                     help="An axis of the grid (repeatable; points are the cartesian "
+                          "product): a compile option (phase, batch, seq, kv_len, pipeline, "
+                          "row_blocks, mapper, budget, seed, cold), a pass option (weights, "
+                          "acts, kv, group, grain), model, hw, arch.FIELD (incl. "
+                          "arch.moe.experts, arch.mlp_mult) or hw.PATH (a dotted path into "
+                          "the hardware YAML, e.g. hw.hbm.stacks.0.bytes_per_s)."),
+        click.option("--zip", "zipped", is_flag=True,
+                     help="Pair the --grid lists (all of one length) instead of crossing them."),
+        click.option("--jobs", "-j", type=click.IntRange(min=1), default=default_jobs(),
+                     show_default="the cores", help="Points compiled at once."),
+        click.option("--engine", type=click.Choice(ENGINES), default="local",
+                     show_default=True, help="local: a process pool; ray: Ray tasks."),
+        click.option("--ray-address", default=None,
+                     help="An existing Ray cluster (default: a local Ray for the sweep)."),
+        click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
+                     help="Cache folder [default: $XDG_CACHE_HOME/meshc/sweep]."),
+        click.option("--no-cache", is_flag=True, help="Compile every point, store nothing."),
+        click.option("--pareto", default="latency_s,pj_per_token", show_default=True,
+                     help="Figures (comma-separated, smaller better except tokens_per_s and "
+                          "compute_utilization) whose non-dominated points are marked."),
+        click.option("-o", "--out", "out", default=None, type=click.Path(file_okay=False),
+                     help="Output folder [default: sweep/ or study-NAME/]."),
+        click.option("--force", is_flag=True,
+                     help="Write into a folder that holds files meshc did not write."),
+    ]):
+        f = opt(f)
+    return f
+
+
+@click.command("sweep")
+@click.argument("models", nargs=-1, required=True)
+@click.option("--hw", "hws", multiple=True, default=("tpu-v6e-like",), show_default=True,
+              help="Hardware preset or YAML file (repeatable: an axis).")
+@engine_options
+def sweep(models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[str, ...], zipped: bool,
+          jobs: int, engine: str, ray_address: str | None, cache_dir: str | None,
+          no_cache: bool, pareto: str, out: str | None, force: bool) -> None:
+    """Compile MODEL... on every point of a grid and tabulate, plot and rank the results."""
+    from meshc.studies.grid import parse_grid
+    from meshc.studies.sweep import Sweep
+
+    s = Sweep(tuple(models), tuple(hws), parse_grid(grid, zipped))
+    run_sweep(s, jobs=jobs, engine=engine, ray_address=ray_address, cache_dir=cache_dir,
+              no_cache=no_cache, pareto=_names(pareto, "--pareto"), out=out or "sweep", force=force,
+              title=f"Sweep of {', '.join(models)} on {', '.join(hws)}")
+
+
+def _names(text: str, option: str) -> tuple[str, ...]:
+    """Comma-separated figure names, each one a sweep records."""
+    from meshc.studies.run import MODEL_METRICS, PHASE_METRICS
+
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    known = {*PHASE_METRICS, *MODEL_METRICS}
+    for n in names:
+        if n.split(".", 1)[-1] not in known and not n.split(".", 1)[-1].startswith(
+                "energy_share."):
+            raise MeshcError(f"no figure '{n}'", where=option,
+                             hint=f"figures: {', '.join(sorted(known))}")
+    return names
+
+
+def run_sweep(s: Sweep, *, jobs: int, engine: str, ray_address: str | None,
+              cache_dir: str | None, no_cache: bool, pareto: Sequence[str], out: str,
+              force: bool, title: str, metrics: Sequence[str] | None = None,
+              answer: Callable[[Table], str] | None = None) -> str:
+    """Runs sweep `s` with a progress bar and writes its outputs into `out`; returns the
+    written answer (or "")."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from meshc.commands.outdir import output_dir
+    from meshc.studies import outputs
+    from meshc.studies.cache import Cache, default_dir
+    from meshc.studies.sweep import execute
+
+    if ray_address and engine != "ray":
+        raise MeshcError("--ray-address needs --engine ray")
+    cache = Cache(None if no_cache else Path(cache_dir) if cache_dir else default_dir())
+    n = len(s.full_grid().points())
+    err = Console(stderr=True)
+    failed = [0]
+    with output_dir(out, force=force) as dest, Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+            TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("points", total=n, failed=0)
+
+        def on_point(_p: Any, outcome: dict[str, Any], _cached: bool) -> None:
+            failed[0] += not outcome["ok"]
+            bar.update(task, advance=1, failed=failed[0])
+
+        res = execute(s, cache, jobs, engine, ray_address, on_point)
+        text = answer(res.table) if answer and res.table.ok_rows() else ""
+        dest.write(outputs.artifacts(res.table, s, metrics or outputs.DEFAULT_METRICS, pareto,
+                                     title, text))
+    console = Console()
+    if text:
+        console.print(text, highlight=False)
+    console.print(f"{n} points: {n - failed[0]} compiled, {failed[0]} failed "
+                  f"({n - res.computed} from the cache or refused up front); wrote {out}/ "
+                  "(results.csv, results.json, report.md, plots/)", highlight=False)
+    if res.internal:  # after the outputs are written: exit 70 names the first bug
+        raise RuntimeError(f"{len(res.internal)} point(s) hit a bug in meshc, first: "
+                           f"{res.internal[0]}")
+    return text

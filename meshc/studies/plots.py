@@ -1,0 +1,127 @@
+"""A sweep's figures as PNG bytes (relative path -> bytes; the CLI writes them): each
+metric against each swept key that varies (one line per value of the other keys), a heatmap
+per metric when two keys vary, and the Pareto front of two figures. PNGs carry no date or version
+(backends/plots.py's `_png`), so plotting twice gives the same bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from meshc.studies.table import Table
+
+MAX_LINES = 12  # more lines than this in one plot are unreadable: the first ones are drawn
+
+
+def _png(fig: Any) -> bytes:
+    from meshc.backends.plots import _png as png
+
+    return png(fig)
+
+
+def _figure() -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(6.4, 4.0))
+
+
+def _positions(values: Sequence[Any]) -> tuple[list[float], list[str] | None]:
+    """x positions of a key's values: the numbers themselves, or 0, 1, 2 ... with labels."""
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return [float(v) for v in values], None
+    return [float(i) for i in range(len(values))], [str(v) for v in values]
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def against_key(table: Table, metric: str, key: str, varying: Sequence[str]) -> bytes:
+    """`metric` against `key`, one line per combination of the other varying keys."""
+    others = [k for k in varying if k != key]
+    xs_all = list(dict.fromkeys(r[key] for r in table.rows))
+    pos, labels = _positions(xs_all)
+    where = dict(zip(map(repr, xs_all), pos, strict=True))
+    lines: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
+    for r in table.ok_rows():
+        if isinstance(r.get(metric), int | float):
+            lines.setdefault(tuple(r[k] for k in others), []).append(
+                (where[repr(r[key])], float(r[metric])))
+    fig = _figure()
+    ax = fig.add_subplot()
+    for combo, pts in list(lines.items())[:MAX_LINES]:
+        label = ", ".join(f"{k}={v}" for k, v in zip(others, combo, strict=True)) or None
+        ax.plot(*zip(*sorted(pts), strict=True), marker="o", label=label)
+    if labels:
+        ax.set_xticks(pos, labels)
+    elif min(pos) > 0 and max(pos) >= 16 * min(pos):  # batch 1..256: a log axis
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(key)
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    if others and lines:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def heatmap(table: Table, metric: str, keys: Sequence[str]) -> bytes:
+    """`metric` over two keys as a heatmap with each cell's value written in it."""
+    import numpy as np
+
+    ky, kx = keys
+    ys = list(dict.fromkeys(r[ky] for r in table.rows))
+    xs = list(dict.fromkeys(r[kx] for r in table.rows))
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in table.ok_rows():
+        if isinstance(r.get(metric), int | float):
+            grid[ys.index(r[ky]), xs.index(r[kx])] = float(r[metric])
+    fig = _figure()
+    ax = fig.add_subplot()
+    im = ax.imshow(grid, aspect="auto", origin="lower", cmap="viridis")
+    fig.colorbar(im, ax=ax, label=metric)
+    ax.set_xticks(range(len(xs)), [str(x) for x in xs])
+    ax.set_yticks(range(len(ys)), [str(y) for y in ys])
+    ax.set_xlabel(kx)
+    ax.set_ylabel(ky)
+    for (i, j), v in np.ndenumerate(grid):
+        failed = np.isnan(v)
+        ax.text(j, i, "failed" if failed else f"{v:.3g}", ha="center", va="center",
+                fontsize=7, color="black" if failed else "white")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def pareto(table: Table, cols: Sequence[str]) -> bytes:
+    """Every ok point on two figures, the non-dominated ones joined."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    pts = [(float(r[cols[0]]), float(r[cols[1]]), bool(r.get("pareto")))
+           for r in table.ok_rows() if all(isinstance(r.get(c), int | float) for c in cols)]
+    ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color="#8c8c8c", label="points")
+    front = sorted((p[0], p[1]) for p in pts if p[2])
+    if front:
+        ax.plot(*zip(*front, strict=True), marker="o", color="#c44e52", label="Pareto front")
+    ax.set_xlabel(cols[0])
+    ax.set_ylabel(cols[1])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_files(table: Table, metrics: Sequence[str], pareto_cols: Sequence[str]
+               ) -> dict[str, bytes]:
+    """plots/METRIC_vs_KEY.png, plots/heatmap_METRIC.png, plots/pareto.png."""
+    out: dict[str, bytes] = {}
+    if not table.ok_rows():
+        return out
+    varying = [k for k in table.keys if len({repr(r[k]) for r in table.rows}) > 1]
+    for m in metrics:
+        for k in varying:
+            out[f"plots/{_safe(m)}_vs_{_safe(k)}.png"] = against_key(table, m, k, varying)
+        if len(varying) == 2:
+            out[f"plots/heatmap_{_safe(m)}.png"] = heatmap(table, m, varying)
+    if len(pareto_cols) == 2:
+        out["plots/pareto.png"] = pareto(table, pareto_cols)
+    return out

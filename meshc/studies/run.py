@@ -1,0 +1,134 @@
+"""One point's compile, as the engines run it: a Task in, an Outcome out (never raises).
+
+The figures come from the library's own answers: `report_json` for every phase figure,
+`inspect_module` (the counting conventions) for the KV cache bytes, the CompileResult for
+the decode/prefill ratio; nothing here re-derives them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from meshc.errors import MeshcError
+from meshc.result import ENERGY_COMPONENTS, CompileResult
+from meshc.studies.tasks import Task
+
+# per-phase figures, in column order; `energy_share.C` for each ENERGY_COMPONENTS follows
+PHASE_METRICS = ("latency_s", "tokens_per_s", "pj_per_token", "compute_utilization",
+                 "idle_compute_fraction", "hbm_bytes", "hbm_roofline_fraction",
+                 "sram_peak_bytes", "kv_cache_bytes", "bound_by")
+MODEL_METRICS = ("weight_bytes", "decode_over_prefill_cost_per_token")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A point's result: its figures, or why it has none. `internal` marks a bug in meshc
+    (never cached); `cpu_s` is for the benchmark only (never in the results)."""
+
+    ok: bool
+    reason: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+    internal: bool = False
+    cpu_s: float = 0.0
+
+    def stored(self) -> dict[str, Any]:
+        return {"ok": self.ok, "reason": self.reason, "metrics": self.metrics}
+
+
+def run_task(task: Task) -> Outcome:
+    """Compiles the task's point; a MeshcError is the point's reason, anything else a bug."""
+    from meshc import limits
+
+    start = time.process_time()
+    limits.set_limits(tuple(f"{n}={v}" for n, v in task.limits))
+    with tempfile.TemporaryDirectory(prefix="meshc-point-") as tmp:
+        model, hw = _inputs(task, Path(tmp))
+        try:
+            out = Outcome(True, metrics=_metrics(task, model, hw))
+        except MeshcError as e:
+            out = Outcome(False, _reason(str(e), {model: task.model, hw: task.hw}))
+        except Exception as e:  # a bug: reported, never cached, the sweep goes on
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            out = Outcome(False, f"internal error (a bug in meshc): {type(e).__name__}: "
+                                 f"{_reason(first, {model: task.model, hw: task.hw})}",
+                          internal=True)
+    return replace(out, cpu_s=time.process_time() - start)
+
+
+def _inputs(task: Task, tmp: Path) -> tuple[str, str]:
+    """The model and hardware to compile: the given ones, or the overridden texts put in
+    files in `tmp` (a message naming one names what the user gave instead: `_reason`)."""
+    model, hw = task.model, task.hw
+    if task.model_text:
+        model = str(tmp / f"model-{task.key[:12]}.yaml")
+        Path(model).write_text(task.model_text, encoding="utf-8")
+    if task.hw_text:
+        hw = str(tmp / f"hw-{task.key[:12]}.yaml")
+        Path(hw).write_text(task.hw_text, encoding="utf-8")
+    return model, hw
+
+
+def _reason(text: str, names: dict[str, str]) -> str:
+    """One line; a temporary file's path replaced by what the user gave."""
+    for path, given in names.items():
+        if path != given:
+            text = text.replace(path, f"{given} (overridden)")
+    return " ".join(text.split())
+
+
+def _metrics(task: Task, model: str, hw: str) -> dict[str, Any]:
+    from meshc.driver import compile_model
+
+    req = replace(task.request, source=model)
+    result = compile_model(req, hw, task.options)
+    return metrics(result, _kv_cache_bytes(task, model, hw))
+
+
+def _kv_cache_bytes(task: Task, model: str, hw: str) -> dict[str, int]:
+    """KV cache bytes after each phase, at the cache's precision (the pipeline's
+    lower-quant step applied to the graph, then counted as `meshc inspect` counts)."""
+    from meshc import pipelines
+    from meshc.driver import pass_list
+    from meshc.frontends import load_model
+    from meshc.ir.summary import inspect_module
+
+    module = load_model(replace(task.request, source=model))
+    quant = [s for s in pass_list(task.options).split(",") if s.startswith("lower-quant")]
+    if quant:
+        pipelines.apply(module, quant[0], hw=hw)
+    return {ph: d["kv_cache_bytes"] for ph, d in inspect_module(module)["phases"].items()}
+
+
+def metrics(result: CompileResult, kv_cache: dict[str, int]) -> dict[str, Any]:
+    """The figures of one compile as flat columns: `PHASE.METRIC` and model-wide ones."""
+    from meshc.backends.base import hbm_bytes_per_s
+    from meshc.backends.report import report_json
+
+    rj = report_json(result)
+    bw = hbm_bytes_per_s(result)
+    out: dict[str, Any] = {"weight_bytes": sum(rj["weight_bytes"].values())}
+    for name, p in rj["phases"].items():
+        roof = p["hbm_bytes"] / bw / p["latency_s"] if bw and p["latency_s"] > 0 else None
+        figures = {"latency_s": p["latency_s"], "tokens_per_s": p["tokens_per_s"],
+                   "pj_per_token": p["pj_per_token"],
+                   "compute_utilization": p["compute_utilization"],
+                   "idle_compute_fraction": p["idle_compute_fraction"],
+                   "hbm_bytes": p["hbm_bytes"], "hbm_roofline_fraction": roof,
+                   "sram_peak_bytes": p["sram_peak_bytes_max"],
+                   "kv_cache_bytes": kv_cache.get(name, 0), "bound_by": p["bound_by"]}
+        total = p["energy_pj"]
+        figures |= {f"energy_share.{c}": p["energy_breakdown_pj"][c] / total if total else 0.0
+                    for c in ENERGY_COMPONENTS}
+        out |= {f"{name}.{k}": v for k, v in figures.items()}
+    out["decode_over_prefill_cost_per_token"] = rj.get("decode_over_prefill_cost_per_token")
+    return out
+
+
+def metric_columns(phases: tuple[str, ...]) -> list[str]:
+    """Every metric column, in a fixed order."""
+    per_phase = [*PHASE_METRICS, *(f"energy_share.{c}" for c in ENERGY_COMPONENTS)]
+    return [f"{ph}.{m}" for ph in phases for m in per_phase] + list(MODEL_METRICS)

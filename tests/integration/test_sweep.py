@@ -1,0 +1,86 @@
+"""End to end: `meshc sweep` and `meshc study` on a tiny model and a 2x2 mesh."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from meshc.commands.study import study
+from meshc.commands.sweep import sweep
+
+TINY = str(Path(__file__).parents[1] / "fixtures" / "spec" / "tiny-llama.yaml")
+# 4 points; kv_len 2x10^7 needs more HBM than mesh-2x2 has: that point fails, the rest run
+GRID = ["--grid", "batch=1,2", "--grid", "kv_len=64,20000000", "--grid", "seq=64",
+        "--grid", "mapper=heft"]
+OUTPUTS = ("results.csv", "results.json", "report.md", "plots/pareto.png",
+           "plots/heatmap_decode.latency_s.png")
+
+
+def run(cmd: object, args: list[str]) -> Result:
+    r = CliRunner().invoke(cmd, args, catch_exceptions=False)  # type: ignore[arg-type]
+    assert r.exit_code == 0, r.output
+    return r
+
+
+def files(d: Path) -> dict[str, bytes]:
+    return {name: (d / name).read_bytes() for name in OUTPUTS}
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("sweep")
+    run(sweep, [TINY, "--hw", "mesh-2x2", *GRID, "-j", "1", "--cache", str(base / "c1"),
+                "-o", str(base / "one")])
+    return base, base / "one"
+
+
+def test_rows_figures_and_a_failed_point(first: tuple[Path, Path]) -> None:
+    rows = list(csv.DictReader((first[1] / "results.csv").open()))
+    assert [(r["batch"], r["kv_len"], r["ok"]) for r in rows] == [
+        ("1", "64", "true"), ("1", "20000000", "false"), ("2", "64", "true"),
+        ("2", "20000000", "false")]
+    assert "HBM" in rows[1]["reason"] and "\n" not in rows[1]["reason"]
+    # batch 2 shares the weights between two sequences: cheaper decode tokens
+    assert float(rows[2]["decode.pj_per_token"]) < float(rows[0]["decode.pj_per_token"])
+    assert {r["pareto"] for r in rows} == {"true", "false"}
+    assert float(rows[0]["decode.idle_compute_fraction"]) > 0.5
+
+
+def test_same_bytes_with_two_jobs_and_from_the_cache(first: tuple[Path, Path]) -> None:
+    base, one = first
+    run(sweep, [TINY, "--hw", "mesh-2x2", *GRID, "-j", "2", "--no-cache", "-o",
+                str(base / "two")])
+    assert files(base / "two") == files(one)
+    r = run(sweep, [TINY, "--hw", "mesh-2x2", *GRID, "--cache", str(base / "c1"), "-o",
+                    str(base / "again")])
+    assert "(4 from the cache" in " ".join(r.output.split())
+    assert files(base / "again") == files(one)
+
+
+def test_same_bytes_on_ray(first: tuple[Path, Path]) -> None:
+    pytest.importorskip("ray")
+    base, one = first
+    run(sweep, [TINY, "--hw", "mesh-2x2", *GRID, "--engine", "ray", "-j", "2", "--no-cache",
+                "-o", str(base / "ray")])
+    assert files(base / "ray") == files(one)
+
+
+def test_a_study_answers_with_its_numbers(tmp_path: Path) -> None:
+    r = run(study, ["decode-cost", "--model", TINY, "--hw", "mesh-2x2", "--grid", "batch=1,4",
+                    "--grid", "kv_len=64", "--grid", "seq=64", "--no-cache",
+                    "-o", str(tmp_path / "s")])
+    text = " ".join(r.output.split())
+    assert "a decode token costs" in text and "x a prefill token at batch 1" in text
+    report = (tmp_path / "s" / "report.md").read_text()
+    assert report.startswith("# Study decode-cost") and "## Answer" in report
+    assert "list" not in run(study, ["list"]).output.split()
+    assert "decode-cost" in run(study, ["list"]).output
+
+
+def test_a_bad_key_fails_before_any_work(tmp_path: Path) -> None:
+    r = CliRunner().invoke(sweep, [TINY, "--grid", "colour=red", "-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "unknown key 'colour'" in str(r.exception)
+    assert not (tmp_path / "x").exists()
