@@ -8,16 +8,21 @@ may stream HBM ahead of the op, transfers may overlap compute); they use only ti
 * `work`: for each core pool K (the mesh and each region) and threshold h, the ops confined to
   K that cannot start before h (their head, on the same chain measure) need at least W
   core-cycles of tile compute, so the makespan is at least h + W / |K| + their least tail.
-* `hbm`: all HBM bytes over the HBM bandwidth.
+* `hbm`: all HBM bytes over the HBM bandwidth, without the spills the memory rule priced
+  (mappers/offchip.py: an estimate on one order of the ops, which another order may avoid).
 * `noc_bisection`: for every straight cut of the mesh, the bytes of dependencies whose
   producer's and consumer's usable cores lie on opposite sides, over the links crossing the
   cut in one direction.
+* `segments`: ops every other op precedes or follows (separators: a layer's norms and
+  residual adds) run one after another, and each stretch between two of them takes at least
+  its longest chain and its compute over the cores it may use (`_segment_bound`).
 
-`best` is the largest of the four: `stats.lower_bound`, the one reports compare with.
+`best` is the largest of the five: `stats.lower_bound`, the one reports compare with.
 
 `model_bound` holds for the mapper's own model (op durations max(compute, HBM), transfer
 delays, HBM rates spread over each op's run) and is stronger: the same three bounds with
-model durations and least byte terms on the chains, HBM bytes with heads and tails. The
+model durations and least byte terms on the chains, HBM bytes with heads and tails, and
+the segments with model durations, areas and HBM bytes. The
 CP-SAT objective uses it; bench/bench_mapper.py divides makespans by it. It can exceed what
 the simulator achieves (the 1x1 gpt2 prefill replays 0.03% below it). The model does not
 share links, so the bisection bound is not part of it.
@@ -78,16 +83,71 @@ def _work_bound(inst: Instance, head: np.ndarray, tail: np.ndarray, area: list[i
     return best
 
 
+def separators(inst: Instance) -> list[bool]:
+    """Per op: whether every other op is its ancestor or its descendant (a transformer
+    layer's norms and residual adds): the graph runs through it."""
+    problem = inst.problem
+    n = inst.n_ops
+    anc = [0] * n
+    desc = [0] * n
+    for i in problem.topo_order:
+        for e in inst.in_edges[i]:
+            src = problem.edges[e].src
+            anc[i] |= anc[src] | (1 << src)
+    for i in reversed(problem.topo_order):
+        for e in inst.out_edges[i]:
+            dst = problem.edges[e].dst
+            desc[i] |= desc[dst] | (1 << dst)
+    return [(anc[i] | desc[i]).bit_count() == n - 1 for i in range(n)]
+
+
+def _segment_bound(inst: Instance, dur: np.ndarray, area: Sequence[int],
+                   hbm: Sequence[int]) -> int:
+    """Separators run one after another, and between two of them every op of the segment
+    must run: after the first has ended and before the second starts. So the makespan is
+    at least the separators' least durations plus, per segment, the most of its longest
+    chain (least durations, transfers free), its least core-cycles over the cores it may
+    use, and its HBM bytes over the bandwidth. Where the model's other bounds let parallel
+    branches (q, k and v; gate and up) each take the whole mesh at once, this does not."""
+    problem = inst.problem
+    sep = separators(inst)
+    bw = problem.machine.hbm_bytes_per_cycle
+    total, seg = 0, []
+
+    def close() -> int:
+        if not seg:
+            return 0
+        finish: dict[int, int] = {}
+        for i in seg:  # seg is in topological order
+            start = max((finish.get(problem.edges[e].src, 0) for e in inst.in_edges[i]),
+                        default=0)
+            finish[i] = start + int(dur[i])
+        cores = set().union(*(problem.regions[problem.ops[i].region] for i in seg))
+        load = math.ceil(sum(area[i] for i in seg) / len(cores))
+        stream = math.ceil(sum(hbm[i] for i in seg) / bw) if bw else 0
+        seg.clear()
+        return max(max(finish.values()), load, stream)
+
+    for i in problem.topo_order:
+        if sep[i]:
+            total += close() + int(dur[i])
+        else:
+            seg.append(i)
+    return total + close()
+
+
 def physical_bounds(inst: Instance) -> dict[str, int]:
     """critical_path, work and hbm of the physical machine (module docstring)."""
     problem = inst.problem
     busy = np.array([int(t.busy.min()) for t in inst.ops], dtype=np.int64)
     head, tail = _heads_tails(inst, busy, [0] * len(problem.edges))
-    total = sum(op.hbm_bytes for op in problem.ops)
+    total = sum(op.hbm_bytes - op.spill_bytes for op in problem.ops)
+    work = [int(t.work.min()) for t in inst.ops]
     return {
         "critical_path": int((head + busy + tail).max(initial=0)),
-        "work": _work_bound(inst, head, tail, [int(t.work.min()) for t in inst.ops]),
+        "work": _work_bound(inst, head, tail, work),
         "hbm": math.ceil(total / problem.machine.hbm_bytes_per_cycle) if total else 0,
+        "segments": _segment_bound(inst, busy, work, [0] * inst.n_ops),
     }
 
 
@@ -97,8 +157,9 @@ def model_bound(inst: Instance) -> int:
     dur = np.array([int(t.dur_cycles.min()) for t in inst.ops], dtype=np.int64)
     gap = [int(t.min()) for t in inst.delay_tabs]
     head, tail = _heads_tails(inst, dur, gap)
-    bound = max(int((head + dur + tail).max(initial=0)),
-                _work_bound(inst, head, tail, [int(t.area.min()) for t in inst.ops]))
+    area = [int(t.area.min()) for t in inst.ops]
+    bound = max(int((head + dur + tail).max(initial=0)), _work_bound(inst, head, tail, area),
+                _segment_bound(inst, dur, area, [op.hbm_bytes for op in problem.ops]))
     load = [(i, float(op.hbm_bytes)) for i, op in enumerate(problem.ops) if op.hbm_bytes]
     if load:
         bound = max(bound, _packing_bound(head, tail, load,
@@ -132,12 +193,13 @@ def bounds_of(inst: Instance) -> dict[str, int]:
     out = physical_bounds(inst)
     out["noc_bisection"] = bisection_bound(inst.problem)
     out["best"] = max(out.values())
-    out["model_bound"] = max(model_bound(inst), out["critical_path"], out["work"], out["hbm"])
+    out["model_bound"] = max(model_bound(inst), out["critical_path"], out["work"], out["hbm"],
+                             out["segments"])
     return out
 
 
 def lower_bounds(problem: MappingProblem) -> dict[str, int]:
     """Lower bounds on the makespan of `problem`, in cycles (raises if it is infeasible):
-    critical_path, work, hbm, noc_bisection, best (the largest of these four) and
+    critical_path, work, hbm, noc_bisection, segments, best (the largest of these five) and
     model_bound (valid for the mapper's model only)."""
     return bounds_of(build_instance(problem))

@@ -45,9 +45,10 @@ class OpMemory:
 def price_offchip(ops: Sequence[Op], edges: Sequence[Edge], memory: Sequence[OpMemory],
                   machine: Machine, regions: Mapping[str, tuple[Core, ...]],
                   resident: Mapping[Core, int]) -> tuple[tuple[Op, ...], tuple[Edge, ...]]:
-    """`ops` with the off-chip bytes of the module docstring added to their HBM traffic, and
-    `edges` with an edge from each shared phase input's first reader to its other readers.
-    `resident` is the bytes of resident weights per core."""
+    """`ops` with the off-chip bytes of the module docstring added to their HBM traffic (the
+    spills and reloads also to `spill_bytes`), and `edges` with an edge from each shared
+    phase input's first reader to its other readers. `resident` is the bytes of resident
+    weights per core."""
     if not machine.hbm_ports:
         return tuple(ops), tuple(edges)
     read = [0] * len(ops)
@@ -66,22 +67,27 @@ def price_offchip(ops: Sequence[Op], edges: Sequence[Edge], memory: Sequence[OpM
     for e in edges:
         consumers.setdefault(e.src, []).append(e)
     offchip: set[tuple[int, int]] = set()
+    spill = [0] * len(ops)
     for i, m in enumerate(memory):
         if m.is_output:
             write[i] += m.home_bytes
     for v, readers_back in sorted(_spilled(ops, edges, memory, machine, regions,
                                            resident).items()):
-        write[v] += 0 if memory[v].is_output else memory[v].home_bytes  # outputs: off chip
+        if not memory[v].is_output:  # an output's copy is off chip already
+            write[v] += memory[v].home_bytes
+            spill[v] += memory[v].home_bytes
         for e in consumers[v]:
             if e.dst in readers_back:
                 read[e.dst] += e.bytes
+                spill[e.dst] += e.bytes
                 offchip.add((e.src, e.dst))
     # a value read back from off chip does not cross the NoC: the edge orders, carries nothing
     merged = {(e.src, e.dst): 0 if (e.src, e.dst) in offchip else e.bytes for e in edges}
     for key, b in extra.items():
         merged[key] = merged.get(key, 0) + b
     new_ops = tuple(replace(op, hbm_read_bytes=op.hbm_read_bytes + read[i],
-                            hbm_write_bytes=op.hbm_write_bytes + write[i]) if read[i] or write[i]
+                            hbm_write_bytes=op.hbm_write_bytes + write[i],
+                            spill_bytes=op.spill_bytes + spill[i]) if read[i] or write[i]
                     else op for i, op in enumerate(ops))
     return new_ops, tuple(Edge(src=s, dst=d, bytes=b) for (s, d), b in sorted(merged.items()))
 

@@ -125,6 +125,9 @@ class Op:
     hbm_read_bytes: int = 0
     hbm_write_bytes: int = 0
     out_bytes: int = 0
+    # of the HBM bytes, the spills and reloads priced by the memory rule (mappers/offchip.py):
+    # an estimate on one order of the ops, so not part of the physical lower bound
+    spill_bytes: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tile_cycles", _frozen_map(self.tile_cycles))
@@ -138,8 +141,11 @@ class Op:
             raise MeshcError("tile_cycles needs at least one core type, each >= 1 cycle",
                              where=where)
         if min(self.sram_bytes_per_tile, self.hbm_read_bytes, self.hbm_write_bytes,
-               self.out_bytes) < 0:
+               self.out_bytes, self.spill_bytes) < 0:
             raise MeshcError("byte counts must be >= 0", where=where)
+        if self.spill_bytes > self.hbm_bytes:
+            raise MeshcError(f"spill_bytes ({self.spill_bytes}) exceed the op's HBM bytes "
+                             f"({self.hbm_bytes})", where=where)
 
     @property
     def hbm_bytes(self) -> int:

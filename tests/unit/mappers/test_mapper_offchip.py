@@ -86,3 +86,14 @@ def test_an_input_pushed_out_by_its_readers_working_set_is_read_back() -> None:
 def test_results_that_fit_stay_and_cross_the_noc() -> None:
     traffic, edges = _price([OpSpec(1, 10)] * 2, [(0, 1, 8)], [OpMemory(home_bytes=8)] * 2)
     assert traffic == [(0, 0), (0, 0)] and edges == {(0, 1): 8}
+
+
+def test_spills_are_marked_apart_from_inputs_and_outputs() -> None:
+    # the physical HBM bound leaves the spills out (mappers/bounds.py): they are marked
+    m = machine(1, 2, sram=10_000, hbm=16.0)
+    p = problem(m, [OpSpec(2, 10)] * 2, [(0, 1, 30_000)], {"all": CORES})
+    memory = [OpMemory(home_bytes=30_000, args=((0, 100),)), OpMemory(home_bytes=50,
+                                                                       is_output=True)]
+    ops, _ = price_offchip(p.ops, p.edges, memory, m, p.regions, {})
+    assert [(o.hbm_bytes, o.spill_bytes) for o in ops] == [(100 + 30_000, 30_000),
+                                                           (30_000 + 50, 30_000)]
