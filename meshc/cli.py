@@ -47,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sweep": ("meshc.commands.sweep:sweep",
               "Compile MODEL... on every point of a grid and tabulate, plot and rank the "
               "results."),
+    "system": ("meshc.commands.system:system", "Systems of chips: list, show, schema."),
 }
 
 

@@ -31,6 +31,8 @@ def study(name: str, models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[
     base = Grid(tuple(parse_axis(a) for a in st.grid), st.zipped or zipped)
     sweep = Sweep(models or st.models, hws or st.hws,
                   base.override(parse_axis(a) for a in grid), st.fixed)
+    if st.expand is not None:
+        sweep = st.expand(sweep)
     source = click.get_current_context().get_parameter_source("pareto")
     chosen = _names(pareto, "--pareto") if source is click.core.ParameterSource.COMMANDLINE \
         else st.pareto

@@ -92,19 +92,21 @@ def validate_hardware(data: Any, file: str = "<data>") -> Hardware:
     try:
         hw = Hardware.model_validate(data)
     except ValidationError as e:
-        raise _translate(e, file) from None
+        raise translate_validation_error(e, file) from None
     hw._source = file
     return hw
 
 
-def _translate(exc: ValidationError, file: str) -> MeshcError:
-    """The first pydantic error as a MeshcError: YAML path, plain message, a hint."""
+def translate_validation_error(exc: ValidationError, file: str, schema_hint: str = _SCHEMA_HINT,
+                               field_names: tuple[str, ...] | None = None) -> MeshcError:
+    """The first pydantic error as a MeshcError: YAML path, plain message, a hint.
+    `field_names` feed "did you mean" (default: every field of the hardware schema)."""
     # A misspelt field also shows up as a missing one: report the misspelling first.
     errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     err = errors[0]
     loc: list[str | int] = list(err["loc"])
     cause = (err.get("ctx") or {}).get("error")
-    hint = _SCHEMA_HINT
+    hint = schema_hint
     if isinstance(cause, FieldError):
         where = ".".join(p for p in (_join(loc), cause.field) if p)
         msg = str(cause)
@@ -117,7 +119,8 @@ def _translate(exc: ValidationError, file: str) -> MeshcError:
         if err["type"] == "extra_forbidden":
             missing = [str(e["loc"][-1]) for e in errors
                        if e["type"] == "missing" and list(e["loc"][:-1]) == loc[:-1]]
-            close = difflib.get_close_matches(str(loc[-1]), missing or _all_field_names(), n=1)
+            close = difflib.get_close_matches(str(loc[-1]), missing or field_names
+                                                or _all_field_names(), n=1)
             if close:
                 hint = f"did you mean {close[0]!r}? {hint}"
     if len(errors) > 1:

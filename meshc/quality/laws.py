@@ -57,7 +57,7 @@ def loss(law: LossLaw, n: float, d: float) -> float:
     """Nats per token of `n` parameters trained on `d` tokens, by `law`."""
     if n <= 0 or d <= 0:
         raise ValueError(f"parameters and tokens must be > 0, got {n} and {d}")
-    return law.E + law.A / n**law.alpha + law.B / d**law.beta
+    return float(law.E + law.A / n**law.alpha + law.B / d**law.beta)  # x**y is Any to mypy
 
 
 def compute_optimal(law: LossLaw, flops: float) -> tuple[float, float]:
@@ -112,4 +112,4 @@ def n_eff(n: float, w_bits: float, a_bits: float, kv_bits: float,
 def delta_ptq(n: float, d: float, bits: float, law: PrecisionLaw = KUMAR_2024) -> float:
     """Nats added by quantizing the weights to `bits` after training (eq. 2); `n` is the
     non-embedding parameters, `d` the training tokens. It grows with `d`."""
-    return law.c_t * d**law.gamma_d / n**law.gamma_n * math.exp(-bits / law.gamma_post)
+    return float(law.c_t * d**law.gamma_d / n**law.gamma_n * math.exp(-bits / law.gamma_post))

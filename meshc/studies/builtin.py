@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from meshc.studies.study import Study
-from meshc.studies.table import Table
+from meshc.studies.table import Table, front
 
 Row = dict[str, Any]
 TARGET_RATIO = 5.0  # a decode token priced at ~5x a prefill token (the market's ratio)
@@ -156,14 +156,47 @@ def fit(t: Table) -> str:
     return "\n".join(lines)
 
 
-def quantization(t: Table) -> str:
-    def name(r: Row) -> str:
-        return " ".join(f"{k}={r[k]}" for k in ("weights", "acts", "kv") if k in t.keys)
+PRECISION_KEYS = ("weights", "acts", "kv")
 
-    return _relative(t, lambda r: all(r.get(k, "bf16") == "bf16"
-                                      for k in ("weights", "acts", "kv") if k in t.keys),
-                     name, ("decode.pj_per_token", "decode.latency_s", "prefill.pj_per_token",
-                            "prefill.latency_s"))
+
+def quantization(t: Table) -> str:
+    """Per model, each precision against bf16; then the perplexity-per-picojoule fronts."""
+    def name(r: Row) -> str:
+        model = f"{r['model']} " if "model" in t.keys else ""
+        return model + " ".join(f"{k}={r[k]}" for k in PRECISION_KEYS if k in t.keys)
+
+    lines = [_relative(Table(t.keys, t.columns, tuple(rows)),
+                       lambda r: all(r.get(k, "bf16") == "bf16" for k in PRECISION_KEYS
+                                     if k in t.keys),
+                       name, ("decode.pj_per_token", "decode.latency_s", "prefill.pj_per_token",
+                              "prefill.latency_s"))
+             for rows in _by(t, "model").values()]  # each model against its own bf16
+    lines += [f"{name(r)}: quality unknown ({r['quality_note']})" for r in t.ok_rows()
+              if r.get("quality_kind") == "unknown"]
+    if {"acts", "kv"} & set(t.keys):
+        lines.append("(an estimate leaves the activations' and the KV cache's precision out; "
+                     "a measured perplexity has them: docs/quality.md)")
+    return "\n".join(lines + perplexity_fronts(t, name))
+
+
+def perplexity_fronts(t: Table, name: Callable[[Row], str]) -> list[str]:
+    """Perplexity per picojoule: per phase and quality basis, the Pareto front of
+    (pJ/token, perplexity), cheapest first, with its numbers."""
+    lines = []
+    for phase in ("decode", "prefill"):
+        cols = (f"{phase}.pj_per_token", "perplexity")
+        if cols[0] not in t.columns:
+            continue
+        best: dict[str, list[Row]] = {}
+        for r, f in zip(t.rows, front(t, cols), strict=True):
+            if f:
+                best.setdefault(str(r["quality_basis"]), []).append(r)
+        for basis, rows in sorted(best.items()):
+            pts = [f"{name(r)} ({r['perplexity']:.3f} at {r[cols[0]]:.4g} pJ/token)"
+                   for r in sorted(rows, key=lambda r: (r[cols[0]], r["perplexity"]))]
+            lines.append(f"perplexity per picojoule, {phase}, {basis}: the front is "
+                         + "; ".join(pts))
+    return lines
 
 
 def disaggregation(t: Table) -> str:
@@ -236,11 +269,13 @@ FIT = Study(
     fit,
     {"mapper": "heft", "phase": "decode"},
     ("decode.compute_utilization", "decode.latency_s"))
-QUANTIZATION = Study(
+QUANTIZATION = Study(  # the zoo models with training tokens or measured perplexities
     "quantization", "What do int8/int4 weights and an int8 KV cache buy in pJ/token and "
-    "latency?", ("llama3-8b",), ("tpu-v6e-like",), ("weights=bf16,int8,int4", "kv=bf16,int8"),
+    "latency, and at what perplexity (perplexity per picojoule)?",
+    ("llama3-8b", "qwen2.5-7b"), ("tpu-v6e-like",), ("weights=bf16,int8,int4", "kv=bf16,int8"),
     quantization, {"mapper": "heft", "seq": 512},
-    ("decode.pj_per_token", "decode.latency_s"))
+    ("decode.pj_per_token", "prefill.pj_per_token", "perplexity", "decode.latency_s"),
+    ("decode.pj_per_token", "perplexity"))
 DISAGGREGATION = Study(
     "disaggregation", "Is putting attention and the MLP on separate core regions worth it?",
     ("gpt2",), ("mesh-4x4",), ("pipeline=default,disaggregated", "batch=1,8"),

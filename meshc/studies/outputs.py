@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from meshc.studies import plots
+from meshc.studies.run import QUALITY_FIGURES
 from meshc.studies.sweep import Sweep
 from meshc.studies.table import Table, csv_text, json_text, with_pareto
 
@@ -50,10 +51,11 @@ def report_md(table: Table, sweep: Sweep, cols: Sequence[str], pareto_cols: Sequ
     lines += [f"- `{a.key}`: {', '.join(map(str, a.values))}" for a in sweep.full_grid().axes]
     lines += [f"- `{k}` = {v} (every point)" for k, v in sorted(sweep.fixed.items())] + [""]
     front = [r for r in table.rows if r.get("pareto")]
-    if front:
+    if front:  # a front over perplexities is one per basis (table.front): show the basis
+        shown = [*table.keys, *pareto_cols, *(["quality_basis"] if any(
+            c in QUALITY_FIGURES for c in pareto_cols) else [])]
         lines += [f"## Pareto front ({', '.join(pareto_cols)})", ""]
-        lines += [*_md_table([*table.keys, *pareto_cols],
-                             [[r[k] for k in (*table.keys, *pareto_cols)] for r in front]), ""]
+        lines += [*_md_table(shown, [[r[k] for k in shown] for r in front]), ""]
     lines += ["## Results", ""]
     lines += [*_md_table([*table.keys, "ok", *cols],
                          [[r[k] for k in (*table.keys, "ok", *cols)] for r in table.rows]), ""]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from meshc.studies.table import Table
+from meshc.studies.run import QUALITY_FIGURES
+from meshc.studies.table import Table, front
 
 MAX_LINES = 12  # more lines than this in one plot are unreadable: the first ones are drawn
 
@@ -92,16 +93,24 @@ def heatmap(table: Table, metric: str, keys: Sequence[str]) -> bytes:
     return _png(fig)
 
 
-def pareto(table: Table, cols: Sequence[str]) -> bytes:
-    """Every ok point on two figures, the non-dominated ones joined."""
+def pareto(table: Table, cols: Sequence[str], flags: Sequence[bool]) -> bytes:
+    """Every ok point on two figures, the non-dominated ones (`flags`) joined: one front
+    per quality basis when a figure is a perplexity or a loss (table.front)."""
+    by_basis = any(c in QUALITY_FIGURES for c in cols)
     fig = _figure()
     ax = fig.add_subplot()
-    pts = [(float(r[cols[0]]), float(r[cols[1]]), bool(r.get("pareto")))
-           for r in table.ok_rows() if all(isinstance(r.get(c), int | float) for c in cols)]
+    pts = [(float(r[cols[0]]), float(r[cols[1]]), f, r.get("quality_basis") if by_basis
+            else None) for r, f in zip(table.rows, flags, strict=True)
+           if r["ok"] and all(isinstance(r.get(c), int | float) for c in cols)]
     ax.scatter([p[0] for p in pts], [p[1] for p in pts], s=14, color="#8c8c8c", label="points")
-    front = sorted((p[0], p[1]) for p in pts if p[2])
-    if front:
-        ax.plot(*zip(*front, strict=True), marker="o", color="#c44e52", label="Pareto front")
+    fronts: dict[str, list[tuple[float, float]]] = {}
+    for x, y, f, basis in pts:
+        if f:
+            fronts.setdefault(str(basis or ""), []).append((x, y))
+    for basis, line in sorted(fronts.items()):
+        ax.plot(*zip(*sorted(line), strict=True), marker="o",
+                label=f"Pareto front ({basis})" if basis else "Pareto front",
+                **({} if by_basis else {"color": "#c44e52"}))
     ax.set_xlabel(cols[0])
     ax.set_ylabel(cols[1])
     ax.grid(alpha=0.3)
@@ -110,9 +119,21 @@ def pareto(table: Table, cols: Sequence[str]) -> bytes:
     return _png(fig)
 
 
+def other_phase(table: Table, cols: Sequence[str]) -> tuple[str, tuple[str, ...]] | None:
+    """The same figures for the other phase (decode <-> prefill), when they name one and
+    the table has it: (that phase, its columns)."""
+    for ph, other in (("decode", "prefill"), ("prefill", "decode")):
+        if any(c.startswith(f"{ph}.") for c in cols):
+            swapped = tuple(f"{other}.{c[len(ph) + 1:]}" if c.startswith(f"{ph}.") else c
+                            for c in cols)
+            return (other, swapped) if all(c in table.columns for c in swapped) else None
+    return None
+
+
 def plot_files(table: Table, metrics: Sequence[str], pareto_cols: Sequence[str]
                ) -> dict[str, bytes]:
-    """plots/METRIC_vs_KEY.png, plots/heatmap_METRIC.png, plots/pareto.png."""
+    """plots/METRIC_vs_KEY.png, plots/heatmap_METRIC.png, plots/pareto.png (and
+    plots/pareto_PHASE.png, the same front for the other phase)."""
     out: dict[str, bytes] = {}
     if not table.ok_rows():
         return out
@@ -123,5 +144,9 @@ def plot_files(table: Table, metrics: Sequence[str], pareto_cols: Sequence[str]
         if len(varying) == 2:
             out[f"plots/heatmap_{_safe(m)}.png"] = heatmap(table, m, varying)
     if len(pareto_cols) == 2:
-        out["plots/pareto.png"] = pareto(table, pareto_cols)
+        flags = [bool(r.get("pareto")) for r in table.rows]
+        out["plots/pareto.png"] = pareto(table, pareto_cols, flags)
+        if (other := other_phase(table, pareto_cols)) is not None:
+            out[f"plots/pareto_{other[0]}.png"] = pareto(table, other[1],
+                                                        front(table, other[1]))
     return out

@@ -18,10 +18,15 @@ from meshc.result import ENERGY_COMPONENTS, CompileResult
 from meshc.studies.tasks import Task
 
 # per-phase figures, in column order; `energy_share.C` for each ENERGY_COMPONENTS follows
-PHASE_METRICS = ("latency_s", "tokens_per_s", "pj_per_token", "compute_utilization",
-                 "idle_compute_fraction", "hbm_bytes", "hbm_roofline_fraction",
-                 "sram_peak_bytes", "kv_cache_bytes", "bound_by")
-MODEL_METRICS = ("weight_bytes", "decode_over_prefill_cost_per_token")
+PHASE_METRICS = ("latency_s", "tokens_per_s", "pj_per_token", "pj_per_token_at_quality",
+                 "compute_utilization", "idle_compute_fraction", "hbm_bytes",
+                 "hbm_roofline_fraction", "sram_peak_bytes", "kv_cache_bytes", "bound_by")
+# the quality columns are report.json's `quality` block (meshc/quality, docs/quality.md):
+# `quality_basis` is the scale a perplexity is on (a law's estimate, or a dataset measured),
+# `quality_note` what it rests on, or why it is unknown
+QUALITY_FIGURES = ("loss", "perplexity")  # smaller is better, compared on one basis only
+QUALITY_METRICS = (*QUALITY_FIGURES, "quality_kind", "quality_basis", "quality_note")
+MODEL_METRICS = ("weight_bytes", "decode_over_prefill_cost_per_token", *QUALITY_METRICS)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,9 @@ def _metrics(task: Task, model: str, hw: str) -> dict[str, Any]:
 
     req = replace(task.request, source=model)
     result = compile_model(req, hw, task.options)
-    return metrics(result, _kv_cache_bytes(task, model, hw))
+    out = metrics(result, _kv_cache_bytes(task, model, hw), overridden=bool(task.model_text))
+    out["quality_note"] = _reason(out["quality_note"], {model: task.model})
+    return out
 
 
 def _kv_cache_bytes(task: Task, model: str, hw: str) -> dict[str, int]:
@@ -103,18 +110,23 @@ def _kv_cache_bytes(task: Task, model: str, hw: str) -> dict[str, int]:
     return {ph: d["kv_cache_bytes"] for ph, d in inspect_module(module)["phases"].items()}
 
 
-def metrics(result: CompileResult, kv_cache: dict[str, int]) -> dict[str, Any]:
-    """The figures of one compile as flat columns: `PHASE.METRIC` and model-wide ones."""
+def metrics(result: CompileResult, kv_cache: dict[str, int], overridden: bool = False
+            ) -> dict[str, Any]:
+    """The figures of one compile as flat columns: `PHASE.METRIC` and model-wide ones.
+    `overridden`: the model's shape was changed (`arch.*`), so no table knows it."""
     from meshc.backends.base import hbm_bytes_per_s
     from meshc.backends.report import report_json
 
     rj = report_json(result)
     bw = hbm_bytes_per_s(result)
-    out: dict[str, Any] = {"weight_bytes": sum(rj["weight_bytes"].values())}
+    quality = quality_metrics(rj.get("quality"), overridden)
+    known = quality["quality_kind"] != "unknown"
+    out: dict[str, Any] = {"weight_bytes": sum(rj["weight_bytes"].values()), **quality}
     for name, p in rj["phases"].items():
         roof = p["hbm_bytes"] / bw / p["latency_s"] if bw and p["latency_s"] > 0 else None
         figures = {"latency_s": p["latency_s"], "tokens_per_s": p["tokens_per_s"],
                    "pj_per_token": p["pj_per_token"],
+                   "pj_per_token_at_quality": p["pj_per_token"] if known else None,
                    "compute_utilization": p["compute_utilization"],
                    "idle_compute_fraction": p["idle_compute_fraction"],
                    "hbm_bytes": p["hbm_bytes"], "hbm_roofline_fraction": roof,
@@ -126,6 +138,24 @@ def metrics(result: CompileResult, kv_cache: dict[str, int]) -> dict[str, Any]:
         out |= {f"{name}.{k}": v for k, v in figures.items()}
     out["decode_over_prefill_cost_per_token"] = rj.get("decode_over_prefill_cost_per_token")
     return out
+
+
+def quality_metrics(q: dict[str, Any] | None, overridden: bool) -> dict[str, Any]:
+    """The quality columns of report.json's `quality` block (None: the result has none)."""
+    if q is None:
+        return {"loss": None, "perplexity": None, "quality_kind": "unknown",
+                "quality_basis": None, "quality_note": "the compile reported no quality"}
+    if q["kind"] == "measured":
+        basis, note = f"measured on {q['dataset']}", f"{q['method']}: {q['source']}"
+    elif q["kind"] == "estimate":
+        basis, note = f"estimate by {q['law']}", (
+            f"estimate for the overridden shape, trained on the base model's "
+            f"{q['train_tokens']:.3g} tokens" if overridden else
+            f"D = {q['train_tokens']:.3g} tokens: {q['train_tokens_source']}")
+    else:
+        basis, note = None, q["why"]
+    return {"loss": q["loss"], "perplexity": q["perplexity"], "quality_kind": q["kind"],
+            "quality_basis": basis, "quality_note": note}
 
 
 def metric_columns(phases: tuple[str, ...]) -> list[str]:

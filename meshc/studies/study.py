@@ -15,10 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from meshc.errors import MeshcError
 from meshc.studies.table import Table
+
+if TYPE_CHECKING:
+    from meshc.studies.sweep import Sweep
 
 STUDY_GROUP = "meshc.studies"
 
@@ -35,6 +38,9 @@ class Study:
     metrics: tuple[str, ...] = ("latency_s", "pj_per_token")  # figures plotted
     pareto: tuple[str, ...] = ("latency_s", "pj_per_token")
     zipped: bool = False  # pair the grid's lists instead of crossing them
+    # points that depend on the models (quant-tax: the layers that reach a parameter
+    # multiplier): the sweep built from the defaults, --model, --hw and --grid -> the one run
+    expand: Callable[[Sweep], Sweep] | None = None
 
 
 def study_names() -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from meshc.errors import MeshcError
 from meshc.frontends.transformer import PHASES
-from meshc.studies.run import metric_columns
+from meshc.studies.run import QUALITY_FIGURES, metric_columns
 
 MAXIMIZE = ("tokens_per_s", "compute_utilization")  # larger is better; the rest: smaller
 
@@ -51,11 +51,13 @@ def build(keys: Sequence[str], results: Sequence[tuple[dict[str, Any], dict[str,
     return Table(tuple(keys), columns, rows)
 
 
-def with_pareto(table: Table, metrics: Sequence[str]) -> tuple[Table, tuple[str, ...]]:
-    """The table with a `pareto` column: true for the ok rows no other row beats on every
-    one of `metrics` (at least as good on all, better on one); and the columns used."""
-    cols = tuple(table.column(m) for m in metrics)
+def front(table: Table, cols: Sequence[str]) -> list[bool]:
+    """Per row: true for an ok row no other row beats on every one of `cols` (at least as
+    good on all, better on one). Perplexities on different bases (a law's estimate, a
+    dataset measured) do not compare: with `loss` or `perplexity` among `cols`, a row
+    competes only with rows of its own `quality_basis`."""
     sign = [-1.0 if c.split(".")[-1] in MAXIMIZE else 1.0 for c in cols]
+    by_basis = any(c in QUALITY_FIGURES for c in cols)
 
     def vec(r: dict[str, Any]) -> tuple[float, ...] | None:
         vals = [r.get(c) for c in cols]
@@ -63,11 +65,19 @@ def with_pareto(table: Table, metrics: Sequence[str]) -> tuple[Table, tuple[str,
             return None
         return tuple(s * float(v) for s, v in zip(sign, vals, strict=True))  # type: ignore[arg-type]
 
-    vecs = [vec(r) for r in table.rows]
-    front = [v is not None and not any(
-        w is not None and w != v and all(a <= b for a, b in zip(w, v, strict=True))
-        for w in vecs) for v in vecs]
-    rows = tuple({**r, "pareto": f} for r, f in zip(table.rows, front, strict=True))
+    def basis(r: dict[str, Any]) -> Any:
+        return r.get("quality_basis") if by_basis else None
+
+    vecs = [(vec(r), basis(r)) for r in table.rows]
+    return [v is not None and not any(
+        w is not None and b == g and w != v and all(x <= y for x, y in zip(w, v, strict=True))
+        for w, b in vecs) for v, g in vecs]
+
+
+def with_pareto(table: Table, metrics: Sequence[str]) -> tuple[Table, tuple[str, ...]]:
+    """The table with a `pareto` column (`front` of `metrics`), and the columns used."""
+    cols = tuple(table.column(m) for m in metrics)
+    rows = tuple({**r, "pareto": f} for r, f in zip(table.rows, front(table, cols), strict=True))
     return Table(table.keys, (*table.columns, "pareto"), rows), cols
 
 

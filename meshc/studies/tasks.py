@@ -29,9 +29,10 @@ from meshc.frontends.arch import Arch, arch_from_dict
 from meshc.frontends.transformer import PHASES, Shape
 from meshc.hardware.load import preset_names, preset_path, validate_hardware
 from meshc.inputs import load_structured, read_bytes
+from meshc.quality.tables import train_tokens
 from meshc.studies.grid import PASS_KEYS
 
-FORMAT = 1  # of the cached outcome: bump when the metrics a point records change
+FORMAT = 2  # of the cached outcome: bump when the metrics a point records change
 
 
 class PointFailure(MeshcError):
@@ -66,6 +67,8 @@ def resolve(index: int, s: dict[str, Any]) -> Task:
         raise PointFailure(e.message, where="--grid", hint=e.hint) from None
     opts = CompileOptions(pipeline=s["pipeline"], mapper=s["mapper"], budget=s["budget"],
                           seed=s["seed"], row_blocks=s["row_blocks"], cold=s["cold"])
+    if arch_over:  # the overridden spec's name matches no table: the base model's D
+        opts = replace(opts, train_tokens=base_train_tokens(model))
     pass_opts = {k: v for k, v in s.items() if k in PASS_KEYS}
     if pass_opts:
         opts = replace(opts, passes=with_pass_options(pass_list(opts), pass_opts))
@@ -74,6 +77,12 @@ def resolve(index: int, s: dict[str, Any]) -> Task:
                 hw_text=_hw_text(hw, hw_over) if hw_over else "",
                 limits=tuple((n, limits.get(n)) for n in sorted(limits.LIMITS)))
     return replace(task, key=content_key(task))
+
+
+def base_train_tokens(model: str) -> int | None:
+    """The pre-training tokens the shipped table gives `model` (None: none)."""
+    entry = train_tokens().models.get(model)
+    return entry.tokens if entry else None
 
 
 def with_pass_options(spec: str, values: dict[str, Any]) -> str:

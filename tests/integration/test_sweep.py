@@ -84,3 +84,22 @@ def test_a_bad_key_fails_before_any_work(tmp_path: Path) -> None:
     r = CliRunner().invoke(sweep, [TINY, "--grid", "colour=red", "-o", str(tmp_path / "x")])
     assert r.exit_code != 0 and "unknown key 'colour'" in str(r.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_quality_columns_and_the_quantization_study(tmp_path: Path) -> None:
+    r = run(study, ["quantization", "--model", TINY, "--hw", "mesh-2x2", "--grid",
+                    "weights=bf16,int4", "--grid", "kv=bf16", "--grid", "seq=64", "--grid",
+                    "kv_len=64", "--no-cache", "-o", str(tmp_path / "q")])
+    rows = list(csv.DictReader((tmp_path / "q" / "results.csv").open()))
+    assert [(r["weights"], r["quality_kind"], r["perplexity"]) for r in rows] == [
+        ("bf16", "unknown", ""), ("int4", "unknown", "")]
+    assert "no training tokens" in rows[0]["quality_note"]
+    assert "weights=int4 kv=bf16: quality unknown (meshc knows no training tokens" in \
+        " ".join(r.output.split())
+    assert (tmp_path / "q" / "plots" / "pareto_prefill.png").is_file()
+
+
+def test_quant_tax_needs_training_tokens(tmp_path: Path) -> None:
+    r = CliRunner().invoke(study, ["quant-tax", "--model", TINY, "-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "needs the training tokens of" in str(r.exception)
+    assert not (tmp_path / "x").exists()

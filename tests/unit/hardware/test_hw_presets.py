@@ -13,8 +13,9 @@ from meshc.hardware.load import preset_path
 from meshc.hardware.model import NodeName
 
 EXPECTED = {
-    "aie-ml-like", "blackhole-like", "cerebras-like", "groq-like", "h100-like", "mesh-1x1",
-    "mesh-2x2", "mesh-4x4", "mesh-8x8", "mesh-16x16", "tpu-v5e-like", "tpu-v6e-like", "wormhole-n300-like",
+    "aie-ml-like", "b200-like", "blackhole-like", "cerebras-like", "dojo-d1-like", "groq-like",
+    "h100-like", "mesh-1x1", "mesh-2x2", "mesh-4x4", "mesh-8x8", "mesh-16x16", "tpu-v5e-like",
+    "tpu-v6e-like", "wormhole-n300-like",
 }
 
 

@@ -29,7 +29,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
 
 def test_builtin_studies_are_registered() -> None:
     assert {"decode-cost", "mlp-headroom", "activation", "fit", "quantization",
-            "disaggregation"} <= set(study_names())
+            "disaggregation", "quant-tax"} <= set(study_names())
     assert get_study("fit") is builtin.FIT
     with pytest.raises(MeshcError, match="unknown study 'nope'"):
         get_study("nope")
