@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from meshc.commands.sweep import _names, engine_options, run_sweep
+from meshc.commands.sweep import _names, engine_options, quality_inputs, run_sweep
 
 
 @click.command("study")
@@ -16,8 +16,8 @@ from meshc.commands.sweep import _names, engine_options, run_sweep
 @engine_options
 def study(name: str, models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[str, ...],
           zipped: bool, jobs: int, engine: str, ray_address: str | None,
-          cache_dir: str | None, no_cache: bool, pareto: str, out: str | None,
-          force: bool) -> None:
+          cache_dir: str | None, no_cache: bool, train_tokens: int | None, quality_file: str,
+          pareto: str, out: str | None, force: bool) -> None:
     """Run the study NAME (`meshc study list` shows them); --grid overrides its axes."""
     from meshc.studies.grid import Grid, parse_axis
     from meshc.studies.study import get_study, study_names
@@ -30,7 +30,8 @@ def study(name: str, models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[
     st = get_study(name)
     base = Grid(tuple(parse_axis(a) for a in st.grid), st.zipped or zipped)
     sweep = Sweep(models or st.models, hws or st.hws,
-                  base.override(parse_axis(a) for a in grid), st.fixed)
+                  base.override(parse_axis(a) for a in grid),
+                  {**st.fixed, **quality_inputs(train_tokens, quality_file)})
     if st.expand is not None:
         sweep = st.expand(sweep)
     source = click.get_current_context().get_parameter_source("pareto")

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the command imports the studies only when it runs
 
 def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Options `meshc sweep` and `meshc study` share."""
+    from meshc.commands.quality import train_tokens_option
     from meshc.studies.engine import ENGINES, default_jobs
 
     for opt in reversed([
@@ -39,6 +40,12 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--cache", "cache_dir", type=click.Path(file_okay=False), default=None,
                      help="Cache folder [default: $XDG_CACHE_HOME/meshc/sweep]."),
         click.option("--no-cache", is_flag=True, help="Compile every point, store nothing."),
+        click.option("--train-tokens", callback=train_tokens_option, metavar="N",
+                     help="Tokens the models were pre-trained on, for the quality columns, "
+                          "where meshc's table lacks them (e.g. 15e12)."),
+        click.option("--quality", "quality_file", default="", metavar="FILE",
+                     help="A YAML/JSON table of measured perplexities, used before the "
+                          "shipped one."),
         click.option("--pareto", default="latency_s,pj_per_token", show_default=True,
                      help="Figures (comma-separated, smaller better except tokens_per_s and "
                           "compute_utilization) whose non-dominated points are marked."),
@@ -58,15 +65,28 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @engine_options
 def sweep(models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[str, ...], zipped: bool,
           jobs: int, engine: str, ray_address: str | None, cache_dir: str | None,
-          no_cache: bool, pareto: str, out: str | None, force: bool) -> None:
+          no_cache: bool, train_tokens: int | None, quality_file: str, pareto: str,
+          out: str | None, force: bool) -> None:
     """Compile MODEL... on every point of a grid and tabulate, plot and rank the results."""
     from meshc.studies.grid import parse_grid
     from meshc.studies.sweep import Sweep
 
-    s = Sweep(tuple(models), tuple(hws), parse_grid(grid, zipped))
+    s = Sweep(tuple(models), tuple(hws), parse_grid(grid, zipped),
+              quality_inputs(train_tokens, quality_file))
     run_sweep(s, jobs=jobs, engine=engine, ray_address=ray_address, cache_dir=cache_dir,
               no_cache=no_cache, pareto=_names(pareto, "--pareto"), out=out or "sweep", force=force,
               title=f"Sweep of {', '.join(models)} on {', '.join(hws)}")
+
+
+def quality_inputs(train_tokens: int | None, quality_file: str) -> dict[str, Any]:
+    """The quality options as a sweep's fixed settings (only those given: a sweep without
+    them keeps its cache keys)."""
+    if quality_file:
+        from meshc.quality.tables import load_measured
+
+        load_measured(quality_file)  # a bad table fails before any work
+    return {k: v for k, v in (("train_tokens", train_tokens), ("quality_file", quality_file))
+            if v}
 
 
 def _names(text: str, option: str) -> tuple[str, ...]:

@@ -66,9 +66,11 @@ def resolve(index: int, s: dict[str, Any]) -> Task:
     except MeshcError as e:
         raise PointFailure(e.message, where="--grid", hint=e.hint) from None
     opts = CompileOptions(pipeline=s["pipeline"], mapper=s["mapper"], budget=s["budget"],
-                          seed=s["seed"], row_blocks=s["row_blocks"], cold=s["cold"])
-    if arch_over:  # the overridden spec's name matches no table: the base model's D
-        opts = replace(opts, train_tokens=base_train_tokens(model))
+                          seed=s["seed"], row_blocks=s["row_blocks"], cold=s["cold"],
+                          train_tokens=s.get("train_tokens"),
+                          quality_file=s.get("quality_file", ""))
+    if arch_over and opts.train_tokens is None:  # the overridden spec's name matches no
+        opts = replace(opts, train_tokens=base_train_tokens(model))  # table: the base's D
     pass_opts = {k: v for k, v in s.items() if k in PASS_KEYS}
     if pass_opts:
         opts = replace(opts, passes=with_pass_options(pass_list(opts), pass_opts))

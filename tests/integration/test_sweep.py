@@ -103,3 +103,17 @@ def test_quant_tax_needs_training_tokens(tmp_path: Path) -> None:
     r = CliRunner().invoke(study, ["quant-tax", "--model", TINY, "-o", str(tmp_path / "x")])
     assert r.exit_code != 0 and "needs the training tokens of" in str(r.exception)
     assert not (tmp_path / "x").exists()
+
+
+def test_train_tokens_give_a_model_outside_the_tables_its_quality(tmp_path: Path) -> None:
+    # the tiny spec is in no table: without D its quality is unknown and says why; with
+    # --train-tokens the law estimates it (and the cache keeps the two apart)
+    args = [TINY, "--hw", "mesh-2x2", "--grid", "seq=64", "--grid", "mapper=heft",
+            "--grid", "phase=decode", "--cache", str(tmp_path / "c")]
+    run(sweep, [*args, "-o", str(tmp_path / "unknown")])
+    run(sweep, [*args, "--train-tokens", "2e9", "-o", str(tmp_path / "known")])
+    (before,) = csv.DictReader((tmp_path / "unknown" / "results.csv").open())
+    (after,) = csv.DictReader((tmp_path / "known" / "results.csv").open())
+    assert before["quality_kind"] == "unknown" and "--train-tokens" in before["quality_note"]
+    assert after["quality_kind"] == "estimate" and float(after["loss"]) > 1.8
+    assert after["decode.pj_per_token_at_quality"] == after["decode.pj_per_token"]
