@@ -31,7 +31,8 @@ share links, so the bisection bound is not part of it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -101,14 +102,50 @@ def separators(inst: Instance) -> list[bool]:
     return [(anc[i] | desc[i]).bit_count() == n - 1 for i in range(n)]
 
 
+def typed_load(work: Sequence[Mapping[str, int]], cores: Mapping[str, int]) -> int:
+    """Least time in which `cores` (type -> count) run every op's tile compute, an op's
+    work on a type being `work[op][type]` core-cycles (absent: it cannot run there), its
+    tiles split between types at will (a relaxation, so a lower bound). One type: the work
+    over the cores. Two (an MLP core among attention cores): exact, the ops the slower
+    type is least bad at going to it first. More: each op at its best type over all cores."""
+    types = sorted(t for t in cores if cores[t] > 0)
+    if not work:
+        return 0
+    if len(types) != 2:
+        best = [min(w[t] for t in types if t in w) for w in work]
+        return math.ceil(sum(best) / sum(cores[t] for t in types))
+    fast, slow = types
+    inf = float("inf")
+    pairs = [(float(w.get(fast, inf)), float(w.get(slow, inf))) for w in work]
+    # ops that cannot run on `fast` go to `slow` first, then by slow / fast work ascending
+    pairs.sort(key=lambda p: (p[0] != inf, p[1] / p[0] if p[0] != inf else 0.0))
+
+    def fits(t: float) -> bool:
+        room, need = cores[slow] * t, 0.0
+        for wf, ws in pairs:
+            y = min(1.0, room / ws) if ws != inf else 0.0
+            room -= y * ws
+            need += (1 - y) * wf if y < 1 else 0.0
+        return need <= cores[fast] * t
+
+    lo, hi = 0.0, sum(min(p) for p in pairs) / min(cores[fast], cores[slow])
+    for _ in range(60):  # bisection on a monotone test; 2^-60 of the range
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+    # lo is below the least fractional time T* (or 0), and a makespan is a whole number of
+    # cycles >= T*: so >= ceil(lo), with a margin for the floats of the test
+    return math.ceil(lo * (1 - 1e-9))
+
+
 def _segment_bound(inst: Instance, dur: np.ndarray, area: Sequence[int],
                    hbm: Sequence[int]) -> int:
     """Separators run one after another, and between two of them every op of the segment
     must run: after the first has ended and before the second starts. So the makespan is
     at least the separators' least durations plus, per segment, the most of its longest
     chain (least durations, transfers free), its least core-cycles over the cores it may
-    use, and its HBM bytes over the bandwidth. Where the model's other bounds let parallel
-    branches (q, k and v; gate and up) each take the whole mesh at once, this does not."""
+    use (also split by core type: `typed_load`), and its HBM bytes over the bandwidth.
+    Where the model's other bounds let parallel branches (q, k and v; gate and up) each
+    take the whole mesh at once, this does not."""
     problem = inst.problem
     sep = separators(inst)
     bw = problem.machine.hbm_bytes_per_cycle
@@ -123,7 +160,10 @@ def _segment_bound(inst: Instance, dur: np.ndarray, area: Sequence[int],
                         default=0)
             finish[i] = start + int(dur[i])
         cores = set().union(*(problem.regions[problem.ops[i].region] for i in seg))
-        load = math.ceil(sum(area[i] for i in seg) / len(cores))
+        m = problem.machine
+        load = max(math.ceil(sum(area[i] for i in seg) / len(cores)), typed_load(
+            [{t: problem.ops[i].n_tiles * c for t, c in problem.ops[i].tile_cycles.items()}
+             for i in seg], Counter(m.core_type(c) for c in cores)))
         stream = math.ceil(sum(hbm[i] for i in seg) / bw) if bw else 0
         seg.clear()
         return max(max(finish.values()), load, stream)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from mapper_builders import OpSpec, machine, problem
 
-from meshc.mappers.bounds import lower_bounds, separators
+from meshc.mappers.bounds import lower_bounds, separators, typed_load
 from meshc.mappers.heft import heft
 from meshc.mappers.instance import build_instance
 from meshc.mappers.problem import MappingProblem
@@ -37,3 +37,15 @@ def test_without_separators_inside_it_is_the_chain_and_the_work() -> None:
     p = problem(machine(1, 2), [OpSpec(1, 10)] * 4, [(0, 1, 0), (2, 3, 0)])
     assert separators(build_instance(p)) == [False] * 4
     assert lower_bounds(p)["segments"] == 20  # max(chain 20, 40 core-cycles / 2 cores)
+
+
+def test_typed_load_splits_the_work_between_core_types() -> None:
+    assert typed_load([{"a": 100}, {"a": 60}], {"a": 4}) == 40  # one type: work / cores
+    # 100 core-cycles on the fast core or 400 on the slow one: a fifth on the slow core,
+    # (1 - y) 100 = 400 y = 80
+    assert typed_load([{"f": 100, "s": 400}], {"f": 1, "s": 1}) == 80
+    # an op the slow core cannot run stays on the fast one; the other fills the slow one
+    assert typed_load([{"f": 100}, {"f": 100, "s": 100}], {"f": 1, "s": 1}) == 100
+    # the slow core takes the op it is least bad at, B (2x) before A (4x): it runs 2/3 of
+    # B (133.3 cycles) while the fast one runs A and B's last third (133.3): ceil -> 134
+    assert typed_load([{"f": 100, "s": 400}, {"f": 100, "s": 200}], {"f": 1, "s": 1}) == 134
