@@ -219,11 +219,12 @@ def _tokens(f: func.FuncOp, shape: Shape | None = None) -> int:
     """
     args = [a for a in f.body.block.args
             if isinstance(a.type, TensorType) and isinstance(a.type.element_type, IntegerType)]
+    shapes = {a: a.type.get_shape() for a in args if isinstance(a.type, TensorType)}
     embedded = {x for op in f.walk() if _is_embedding(op) for x in op.operands}
     ids = ([a for a in args if a in embedded]
            or [a for a in args if (a.name_hint or "").lower() in TOKEN_ID_NAMES])
     if ids:
-        return prod(ids[0].type.get_shape())  # type: ignore[union-attr]
+        return prod(shapes[ids[0]])
     if shape is not None:
         return shape.batch * (1 if f.sym_name.data == "decode" else shape.seq)
     return 1

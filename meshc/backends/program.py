@@ -79,8 +79,8 @@ def phase_programs(p: PhaseResult, cores: list[Core],
         acc[2], acc[3] = min(acc[2], h.start_s), max(acc[3], h.end_s)
         acc[4].add(h.port)
     for op, (read, write, start, end, ports) in hbm.items():
-        o = by_name.get(op)
-        owners = o.cores if o is not None else ()
+        rec = by_name.get(op)
+        owners = rec.cores if rec is not None else ()
         port_list = ";".join(core_key(c) for c in sorted(ports))
         for kind, total in (("load", read), ("store", write)):
             if total <= 0 or not owners:

@@ -163,7 +163,7 @@ def _summary(result: CompileResult, out: str) -> None:
     console.print(f"weights: {result.weights_where}", highlight=False)
     for src, text in result.notes:
         console.print(f"note ({src}): {text}", highlight=False)
-    ratio = result.decode_over_prefill_cost_per_token
-    if ratio is not None:
-        console.print(f"a decode token costs {ratio:.1f}x the energy of a prefill token")
+    dear = result.decode_over_prefill_cost_per_token
+    if dear is not None:
+        console.print(f"a decode token costs {dear:.1f}x the energy of a prefill token")
     console.print(f"wrote {out}/ (report.md, report.json, ...) in {result.compile_time_s:.1f} s")

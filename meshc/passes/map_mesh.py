@@ -151,7 +151,8 @@ class _TileView:
     def __init__(self, op: ComputeOp) -> None:
         self.kind = op.kind.data.value
         self.precision = op.precision.data
-        self.tile_shape = tuple(int(x) for x in op.tile_shape.get_values())
+        m, n, k = (int(x) for x in op.tile_shape.get_values())
+        self.tile_shape = (m, n, k)
         self.tile_work = op.work_per_tile()
         self.stationary_bits = op.stationary_bits_value()
 
