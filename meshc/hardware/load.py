@@ -17,6 +17,7 @@ from meshc.hardware import model
 from meshc.hardware.model import SCHEMA_VERSION, FieldError, Hardware
 from meshc.inputs import load_structured, parse_yaml
 
+SYSTEM_DIR = Path(__file__).parent / "systems"
 PRESET_DIR = Path(__file__).parent / "presets"
 _SCHEMA_HINT = "`meshc hw schema` lists every field with its unit"
 
@@ -63,12 +64,30 @@ def _resolve(source: str | os.PathLike[str]) -> str:
     if (not isinstance(source, str) or p.suffix in (".yaml", ".yml", ".json") or "/" in s
             or os.sep in s or os.path.lexists(s)):
         return s
+    if (SYSTEM_DIR / f"{s}.yaml").is_file():
+        raise not_a_chip(s)
     close = difflib.get_close_matches(s, preset_names(), n=1)
     guess = f"did you mean {close[0]!r}? " if close else ""
     raise MeshcError(
         f"unknown hardware preset {s!r}",
         hint=f"{guess}presets: {', '.join(preset_names())}; or give a path to a .yaml file",
     )
+
+
+def not_a_chip(source: str, file: str | None = None) -> MeshcError:
+    """The error for a system (several chips, meshc/hardware/system.py) where one chip is
+    expected: compiling over a system's chips is not built yet (docs/systems.md)."""
+    from meshc.hardware.system import load_system  # system.py imports this module
+
+    try:
+        chips = sorted({g.hw.name for g in load_system(source).groups})
+    except MeshcError:
+        chips = []
+    return MeshcError(
+        "describes a system of chips; meshc compiles for one chip (over the chips of a "
+        "system: not yet, docs/systems.md)", file=file or source,
+        hint=(f"give one of its chips: {', '.join(chips)}; " if chips else "")
+        + f"`meshc system show {source}` describes the system")
 
 
 def parse_hardware(text: str, file: str = "<string>") -> Hardware:
@@ -89,6 +108,8 @@ def validate_hardware(data: Any, file: str = "<data>") -> Hardware:
             f"schema_version {version!r} is not supported; this meshc reads {SCHEMA_VERSION}",
             file=file, where="schema_version",
         )
+    if "chips" in data and "core_types" not in data:
+        raise not_a_chip(file, file)
     try:
         hw = Hardware.model_validate(data)
     except ValidationError as e:

@@ -26,6 +26,7 @@ from meshc.errors import MeshcError
 from meshc.hardware import ranges as rg
 from meshc.hardware.frozen import DUMP, FREEZE
 from meshc.hardware.load import (
+    SYSTEM_DIR,
     load_hardware,
     preset_names,
     translate_validation_error,
@@ -35,7 +36,6 @@ from meshc.hardware.precision import PRECISIONS
 from meshc.hardware.schema_base import CONFIG, FieldError
 from meshc.inputs import load_structured, parse_yaml
 
-SYSTEM_DIR = Path(__file__).parent / "systems"
 _SCHEMA_HINT = "`meshc system schema` lists every field with its unit"
 
 # Ranges (as ranges.py: a value outside is a typo or a unit slip; ceilings >= 100x the

@@ -177,3 +177,14 @@ def test_cli_show_list_schema_and_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("schema_version: 1\nname: x\nchips: {}\n")
     r = CliRunner().invoke(main, ["system", "show", str(tmp_path / "bad.yaml")])
     assert r.exit_code == 2 and "bad.yaml: chips:" in r.output and "Traceback" not in r.output
+
+
+def test_a_system_where_a_chip_is_expected_is_named_and_its_chips_given() -> None:
+    from meshc.errors import MeshcError
+    from meshc.hardware import load_hardware
+    from meshc.hardware.load import SYSTEM_DIR
+
+    for source in ("tpu-v6e-8", str(SYSTEM_DIR / "tpu-v6e-8.yaml")):
+        with pytest.raises(MeshcError, match="system of chips") as e:
+            load_hardware(source)
+        assert "give one of its chips: tpu-v6e-like" in str(e.value)
