@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ Steps = tuple[int, int]  # row and column step of a strided rectangle; (1, 1): e
 SCHEMA_VERSION = 2
 
 
+@lru_cache(maxsize=1 << 12)  # asked per op and per backend; repeated layers share rectangles
 def rect_cores(rect: Rect, step: Steps = (1, 1)) -> tuple[Core, ...]:
     """The cores of a (strided) rectangle, row-major: the tile spreading order."""
     r0, c0, r1, c1 = rect

@@ -17,7 +17,7 @@ import numpy as np
 
 from meshc.mappers.instance import Instance
 from meshc.mappers.plan import Plan, ready_times
-from meshc.mappers.timeline import Timeline
+from meshc.mappers.timeline import Timeline, core_atoms
 
 
 def upward_ranks(inst: Instance) -> np.ndarray:
@@ -38,7 +38,10 @@ def heft(inst: Instance) -> Plan:
     n = inst.n_ops
     rank = upward_ranks(inst)
     order = sorted(range(n), key=lambda i: (-int(rank[i]), i))
-    tl = Timeline(inst.problem.machine.rows * inst.problem.machine.cols)
+    tables = list({id(t): t for t in inst.ops}.values())  # repeated layers share tables
+    flat, n_atoms = core_atoms(s for t in tables for s in t.cores)
+    pos = dict(zip(((id(t), c) for t in tables for c in range(len(t.cores))), flat, strict=True))
+    tl = Timeline(n_atoms)
     cand = np.zeros(n, dtype=np.int64)
     start = np.zeros(n, dtype=np.int64)
     end = np.zeros(n, dtype=np.int64)
@@ -53,12 +56,12 @@ def heft(inst: Instance) -> Plan:
             if best is not None and bound[c] > best[0]:
                 break
             d = int(tab.dur[c])
-            t = tl.earliest(tab.cores[c], int(ready[c]), d, int(tab.hbm[c]))
+            t = tl.earliest(pos[id(tab), c], int(ready[c]), d, int(tab.hbm[c]))
             key = (t + d, int(tab.n_cores[c]), c)
             if best is None or key < best:
                 best, best_t = key, t
         assert best is not None
         c = best[2]
         cand[i], start[i], end[i] = c, best_t, best[0]
-        tl.add(tab.cores[c], best_t, best[0], int(tab.hbm[c]))
+        tl.add(pos[id(tab), c], best_t, best[0], int(tab.hbm[c]))
     return Plan(cand=cand, start=start)

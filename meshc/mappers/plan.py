@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meshc.mappers.instance import Instance, IntArray
-from meshc.mappers.timeline import Timeline
+from meshc.mappers.timeline import Timeline, core_atoms
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -82,20 +82,22 @@ def list_schedule(
     later than in that plan."""
     pinned = pinned or {}
     n = inst.n_ops
-    tl = Timeline(inst.problem.machine.rows * inst.problem.machine.cols)
+    # the rectangles are fixed: book atoms of cores, not every core (timeline.core_atoms)
+    atoms, n_atoms = core_atoms(inst.ops[i].cores[int(cand[i])] for i in range(n))
+    tl = Timeline(n_atoms)
     start = np.zeros(n, dtype=np.int64)
     end = np.zeros(n, dtype=np.int64)
     for i in sorted(pinned):
         tab, c = inst.ops[i], int(cand[i])
         start[i], end[i] = pinned[i], pinned[i] + tab.dur[c]
-        tl.add(tab.cores[c], int(start[i]), int(end[i]), int(tab.hbm[c]))
+        tl.add(atoms[i], int(start[i]), int(end[i]), int(tab.hbm[c]))
     for i in order:
         if i in pinned:
             continue
         tab, c = inst.ops[i], int(cand[i])
         ready = ready_time(inst, i, c, cand, end)
         d = int(tab.dur[c])
-        t = tl.earliest(tab.cores[c], ready, d, int(tab.hbm[c]))
+        t = tl.earliest(atoms[i], ready, d, int(tab.hbm[c]))
         start[i], end[i] = t, t + d
-        tl.add(tab.cores[c], t, t + d, int(tab.hbm[c]))
+        tl.add(atoms[i], t, t + d, int(tab.hbm[c]))
     return Plan(cand=np.asarray(cand, dtype=np.int64).copy(), start=start)

@@ -6,7 +6,7 @@ Both support *insertion*: an op may go into a gap before already scheduled ops.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from meshc.mappers.costs import HBM_SHARES
 
@@ -46,8 +46,26 @@ class HbmProfile:
             self.use[k] += share
 
 
+def core_atoms(core_sets: Iterable[tuple[int, ...]]) -> tuple[list[tuple[int, ...]], int]:
+    """Per core set: the atoms it covers, and the number of atoms. An atom is a class of
+    cores that every given set holds whole or not at all, so bookings of these sets keep
+    every core of an atom equally busy: a Timeline over atoms answers exactly as one over
+    cores, and a rectangle of hundreds of cores is a few atoms."""
+    sets = list(core_sets)
+    distinct = {s: q for q, s in enumerate(dict.fromkeys(sets))}
+    sig: dict[int, int] = {}  # core -> bit set of the distinct sets holding it
+    for s, q in distinct.items():
+        for k in s:
+            sig[k] = sig.get(k, 0) | (1 << q)
+    ids: dict[int, int] = {}
+    atom = {k: ids.setdefault(b, len(ids)) for k, b in sorted(sig.items())}
+    of = {s: tuple(sorted({atom[k] for k in s})) for s in distinct}
+    return [of[s] for s in sets], len(ids)
+
+
 class Timeline:
-    """Busy intervals of every core (disjoint, sorted) plus the HBM profile."""
+    """Busy intervals of every core (disjoint, sorted) plus the HBM profile. A "core" may
+    be an atom of cores (`core_atoms`)."""
 
     def __init__(self, n_cores: int) -> None:
         self.starts: list[list[int]] = [[] for _ in range(n_cores)]

@@ -28,7 +28,7 @@ per core is then measured exactly from the recorded intervals (`peaks`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,15 +73,34 @@ class Memory:
     def occupancy(self, core: Core, t: float) -> int:
         """Bytes held on `core` at `t` as far as the replay knows (never an under-count)."""
         held = self.resident.get(core, 0)
-        for v in self._live(core, t):
-            held += self.values[v].share[core]
+        values = self.values
+        for v in self._prune(core, t):
+            held += values[v].share[core]
         return held
 
+    def crowded(self, need: Iterable[tuple[Core, int]], t: float) -> list[Core]:
+        """The cores of `need` (core, bytes to add) where the bytes would not fit at `t`: one
+        pass over an op's rectangle before asking `victims` core by core. Spills and later
+        instants only free room, so a core that fits now fits when its turn comes."""
+        out = []
+        for c, extra in need:  # a core without live values holds its resident bytes only
+            held = self.occupancy(c, t) if self.live.get(c) else self.resident.get(c, 0)
+            if held + extra > self.capacity[c]:
+                out.append(c)
+        return out
+
+    def _prune(self, core: Core, t: float) -> set[int]:
+        """The values still held on `core` at `t` (unordered)."""
+        ids = self.live.get(core)
+        if not ids:
+            return set()
+        values = self.values
+        gone = [v for v in ids if not values[v].consumers and values[v].read_until <= t]
+        ids.difference_update(gone)  # checks on one core come in time order: freed stays freed
+        return ids
+
     def _live(self, core: Core, t: float) -> list[int]:
-        ids = self.live.setdefault(core, set())
-        gone = {v for v in ids if not self.values[v].consumers and self.values[v].read_until <= t}
-        ids -= gone  # checks on one core come in time order: a freed value stays freed
-        return sorted(ids)
+        return sorted(self._prune(core, t))
 
     def _next_use(self, v: Value) -> float:
         return min((self.planned_start[j] for j in v.consumers), default=INF)
@@ -140,8 +159,11 @@ class Memory:
             self.live.get(c, set()).discard(v)
             self._book(c, val.since, end, b)
 
-    def working_set(self, core: Core, start: float, end: float, n_bytes: int) -> None:
-        self._book(core, start, end, n_bytes)
+    def working_set(self, cores: Sequence[Core], start: float, end: float, n_bytes: int) -> None:
+        """The running tiles' `n_bytes` on each of `cores` from `start` to `end`."""
+        if end > start and n_bytes > 0:
+            for c in cores:
+                self.intervals.setdefault(c, []).append((start, end, n_bytes))
 
     def home(self, op: int, share: dict[Core, int], since: float, holder: int | None = None) -> None:
         """Value `op` (an op's output, or a phase input held by op `holder`) is on chip from

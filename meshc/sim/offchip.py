@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from meshc.hardware import Hardware
 from meshc.hardware.ports import hbm_ports, hops, nearest_core
-from meshc.result import HbmRecord
+from meshc.result import HbmRecord, Rect, Steps
 from meshc.sim.memory import home_cores
 from meshc.sim.model import SimOp
 from meshc.sim.timeline import Timeline
@@ -34,6 +34,7 @@ class Ports:
         self.total_bw = sum(bw for _, bw in self.ports)
         self.time = [Timeline() for _ in self.ports]
         self.records: list[HbmRecord] = []
+        self._hops: dict[tuple[Rect, Steps], dict[Core, int]] = {}
 
     def stream(self, op: SimOp, earliest: float, read: int, write: int,
                what: str = "") -> tuple[float, float]:
@@ -41,8 +42,11 @@ class Ports:
         byte is through, NoC pJ from the ports to the op's rectangle). `what` tags the
         records of spill traffic ("spill", "reload")."""
         name = f"{op.name}:{what}" if what else op.name
-        return self.book(name, earliest, read, write,
-                         lambda port: hops(port, nearest_core(op.rect, op.step, port)))
+        key = (op.rect, op.step)
+        if key not in self._hops:  # ops of repeated layers share rectangles
+            self._hops[key] = {port: hops(port, nearest_core(op.rect, op.step, port))
+                               for port, _ in self.ports}
+        return self.book(name, earliest, read, write, self._hops[key].__getitem__)
 
     def book(self, name: str, earliest: float, read: int, write: int,
              hops_from: Callable[[Core], float]) -> tuple[float, float]:

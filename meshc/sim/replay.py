@@ -41,10 +41,10 @@ from meshc.hardware.cost import gemm_sram_traffic, static_energy_pj
 from meshc.hardware.model import CoreType
 from meshc.hardware.spread import tiles_per_core
 from meshc.hardware.tile_energy import components, gemm_energy_by_level, stream_energy_by_level
-from meshc.hardware.transfers import flows, xy_route
 from meshc.result import HbmRecord, OpRecord, TransferRecord
 from meshc.sim.memory import Memory, Value, resident_bytes
 from meshc.sim.model import SimEdge, SimOp
+from meshc.sim.noc import transfer
 from meshc.sim.offchip import ColdLoads, Ports
 from meshc.sim.timeline import Timeline
 
@@ -104,6 +104,18 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
                  offchip=bool(port.ports))
     loads = ColdLoads(port, ops, regions) if cold else None
 
+    type_at = {(r, c): t for r, c, t in hw.cores}
+    tile_cycles: dict[tuple[object, ...], int] = {}
+
+    def tile_cycles_of(op: SimOp, t: str) -> int:
+        """NoC cycles of one tile on a core of type t, priced once per kind of tile: the
+        ops of repeated layers have the same tiles (the key is all tile_noc_cycles reads)."""
+        key = (t, op.kind, op.precision, op.tile_shape, op.stationary_bits,
+               tuple(sorted(op.tile_work.items())))
+        if key not in tile_cycles:
+            tile_cycles[key] = tile_noc_cycles(op, hw.core_types[t], hw)
+        return tile_cycles[key]
+
     core_free: dict[Core, float] = defaultdict(float)
     core_busy: dict[Core, float] = defaultdict(float)
     links: dict[tuple[Core, Core], Timeline] = defaultdict(Timeline)
@@ -160,7 +172,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         for their writes), or `v` itself does not stay. Returns (it stays, when)."""
         mem.announce(v, consumers)
         stays = True
-        for c, b in share.items():
+        for c in mem.crowded(share.items(), at):
+            b = share[c]
             for w in mem.victims(c, at, b if stays else 0, set(), (v, b) if stays else None):
                 if w < 0:
                     stays = False
@@ -177,8 +190,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         # compute: round-robin tiles, each core back to back
         per_core = tiles_per_core(op.n_tiles, len(cores))
         used = [c for n, c in zip(per_core, cores, strict=True) if n]
-        type_of = {c: hw.core_type_at(*c) for c in set(cores)}
-        by_type = {t: tile_noc_cycles(op, hw.core_types[t], hw) for t in set(type_of.values())}
+        type_of = {c: type_at[c] for c in set(cores)}
+        by_type = {t: tile_cycles_of(op, t) for t in set(type_of.values())}
         cyc = {c: by_type[t] for c, t in type_of.items()}
         compute = max(n * cyc[c] for n, c in zip(per_core, cores, strict=True))
         # room for the tiles' working set, then the inputs: over the NoC from their home,
@@ -199,7 +212,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         later = [(v, b) for v, b in shared if held[v] != i]
         inputs = {edges[k].src for k in in_edges[i]} | {v for v, _ in later}
         wait = t0
-        for c in used:
+        for c in mem.crowded(((c, op.tile_work["sram_bytes"]) for c in used), t0):
             for v in mem.victims(c, t0, op.tile_work["sram_bytes"], inputs):
                 wait = max(wait, spill(v))
         ready, reload, reload_from, noc_pj = wait, 0, 0.0, 0.0
@@ -214,8 +227,8 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
             src = ops[mem.values[v].op] if v >= n_ops else ops[v]
             done = mem.values[v].since if v >= n_ops else times[v][1]
             if copy is None:
-                done, pj, recs = _transfer(src, op, n_bytes, done, links, link_bw, router,
-                                           hw.noc.pj_per_byte_hop, clock)
+                done, pj, recs = transfer(src, op, n_bytes, done, links, link_bw, router,
+                                          hw.noc.pj_per_byte_hop, clock)
                 noc_pj += pj
                 transfers.extend(recs)
             else:
@@ -262,8 +275,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         for k, c in zip(per_core, cores, strict=True):
             core_busy[c] += k * cyc[c]
             core_free[c] = end
-            if k:
-                mem.working_set(c, start, end, op.tile_work["sram_bytes"])
+        mem.working_set(used, start, end, op.tile_work["sram_bytes"])
         times[i] = (start, end, compute)
         moved[i]["spill_read_bytes"] += reload
         moved[i]["input_read_bytes"] += io_r
@@ -359,31 +371,3 @@ def _op_energy(op: SimOp, core: CoreType, hw: Hardware, io_read: int = 0,
         "vector": op.total("vector_ops") * e.vector_pj_per_op,
         "transcendental": op.total("transcendental_ops") * e.transcendental_pj_per_op,
     }
-
-
-def _transfer(src: SimOp, dst: SimOp, n_bytes: int, ready: float,
-              links: dict[tuple[Core, Core], Timeline], link_bw: float, router: int,
-              pj_per_byte_hop: float, clock: float) -> tuple[float, float, list[TransferRecord]]:
-    """Moves n_bytes from src's rectangle to dst's; returns (arrival, energy, records)."""
-    if n_bytes <= 0:
-        return ready, 0.0, []
-    pairs = flows(src.rect, src.step, dst.rect, dst.step)  # the mapper prices the same flows
-    share = n_bytes / len(pairs)
-    arrival = ready
-    pj = 0.0
-    recs = []
-    for a, b in pairs:
-        path = xy_route(a, b)
-        if not path:
-            continue  # same core: the data is already in its SRAM
-        serial = share / link_bw
-        # each link serves its flows in time order; a flow is through when its last link is
-        booked = [links[link].reserve(ready, serial) for link in path]
-        s = min(b[0] for b in booked)
-        done = max(b[1] for b in booked) + router * len(path)
-        arrival = max(arrival, done)
-        pj += share * len(path) * pj_per_byte_hop
-        recs.append(TransferRecord(src_op=src.name, dst_op=dst.name, src_core=a, dst_core=b,
-                                   bytes=round(share), hops=len(path), start_s=s / clock,
-                                   end_s=done / clock, links=tuple(path)))
-    return arrival, pj, recs

@@ -16,6 +16,12 @@ class Timeline:
         """Books `duration` of port time from `start` on; returns (first, last) instants."""
         if duration <= 0:
             return start, start
+        if not self.busy or start >= self.busy[-1][1]:  # after everything: no gap to search
+            if self.busy and start == self.busy[-1][1]:
+                self.busy[-1] = (self.busy[-1][0], start + duration)
+            else:
+                self.busy.append((start, start + duration))
+            return start, start + duration
         i = bisect.bisect_left(self.busy, (start, start))
         if i and self.busy[i - 1][1] > start:
             i -= 1

@@ -90,13 +90,21 @@ class _Search:
     wall_hit: bool = False
     statuses: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # (window, dtime) -> the incumbent it was solved against and not kept for
+    tried: dict[tuple[WindowSpec, float], Plan] = field(default_factory=dict)
 
     def solve(self, ops: tuple[int, ...], step: float) -> dict[int, tuple[int, int]] | None:
         """Solve one window; keep its result if the whole plan improves. Returns the
-        decisions when they were kept."""
+        decisions when they were kept. A window already solved against the same incumbent
+        with the same time is not solved again: the solve is deterministic, so it would
+        fail again (a shifted pass often cuts the same windows as the pass before). Its
+        time still counts, so the solves after it are those there would have been."""
         wall_left = self.deadline - time.perf_counter()
         self.spent += step
         spec = window_spec(self.inst, self.incumbent, ops, self.layout)
+        if self.tried.get((spec, step)) is self.incumbent:
+            return None
+        self.tried[spec, step] = self.incumbent
         res = solve_window(SolveRequest(
             inst=self.inst, spec=spec, incumbent=self.incumbent, z_lower=self.z_lower,
             dtime=step, wall_s=wall_left, seed=self.options.seed, workers=self.options.workers,

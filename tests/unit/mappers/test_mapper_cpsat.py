@@ -255,3 +255,31 @@ def test_row_blocks_in_one_region_use_windows_of_layers() -> None:
     assert not any("did not beat HEFT" in n for n in res.stats.notes)
     assert res.schedule.makespan <= res.stats.heft_makespan
     assert validate(p, res.schedule) == []
+
+
+def test_a_window_is_not_solved_twice_against_the_same_incumbent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shifted pass that cuts the same windows, with nothing kept since, solves none of
+    them again: the solve is deterministic, its result would be rejected again."""
+    from meshc.mappers.cpsat import lns
+    from meshc.mappers.cpsat.solve import WindowSolve
+
+    solved: list[object] = []
+    visits: list[tuple[int, ...]] = []
+    visit = lns._Search.solve
+
+    def fake(req: lns.SolveRequest) -> WindowSolve:
+        solved.append((req.spec, req.dtime))
+        return WindowSolve(status="UNKNOWN", decisions=None, objective=None, wall_s=0.0,
+                           deterministic_time=0.0, wall_limit_hit=False)
+
+    def counted(self: lns._Search, ops: tuple[int, ...], step: float) -> object:
+        visits.append(ops)
+        return visit(self, ops, step)
+
+    monkeypatch.setattr(lns, "solve_window", fake)
+    monkeypatch.setattr(lns._Search, "solve", counted)
+    map_problem(decoder_problem(4, 4, grain=256, layers=3),
+                MapperOptions(time_budget=5.0, window_ops=12))
+    assert solved and len(set(solved)) == len(solved)
+    assert len(visits) > len(solved)  # the second pass met windows of the first
