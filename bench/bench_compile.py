@@ -36,7 +36,7 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 # CPU s and peak MB per case (cpsat) before issue 17's second part: the simulator, list
 # scheduling and repeated windows made cheaper, every output byte kept
-BEFORE_COMMIT = "be0aee1"
+BEFORE_COMMIT = "be0aee1"  # the figures below; 519f679 -> this change: see its commit message
 BEFORE: dict[str, tuple[float, float]] = {
     "llama3-70b mesh-16x16": (16.91, 715),
     "llama3-8b mesh-8x8 --seq 32768 --phase prefill": (4.50, 263),

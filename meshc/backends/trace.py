@@ -20,7 +20,15 @@ from collections import defaultdict
 from operator import itemgetter
 from typing import Any
 
-from meshc.backends.base import Artifacts, EncodedRows, compact, core_key, round_sig, rows_text
+from meshc.backends.base import (
+    Artifacts,
+    EncodedRows,
+    compact,
+    core_key,
+    gc_paused,
+    round_sig,
+    rows_text,
+)
 from meshc.hardware.spread import tiles_per_core
 from meshc.result import SCHEMA_VERSION, CompileResult, OpRecord, PhaseResult
 
@@ -159,4 +167,5 @@ class TraceBackend:
     name = "trace"
 
     def emit(self, result: CompileResult) -> Artifacts:
-        return {"trace.json": rows_text(trace_json(result))}
+        with gc_paused():
+            return {"trace.json": rows_text(trace_json(result))}

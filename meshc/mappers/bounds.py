@@ -37,12 +37,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from meshc.mappers.feasibility import usable_cores
-from meshc.mappers.instance import Instance, build_instance
-from meshc.mappers.problem import MappingProblem
+from meshc.mappers.instance import Instance, IntArray, build_instance
+from meshc.mappers.problem import Core, MappingProblem
 
 
-def _heads_tails(inst: Instance, dur: np.ndarray, gap: Sequence[int]) -> tuple[
-    np.ndarray, np.ndarray
+def _heads_tails(inst: Instance, dur: IntArray, gap: Sequence[int]) -> tuple[
+    IntArray, IntArray
 ]:
     """Per op: least time before its start and after its end, with per-op durations `dur`
     and per-edge least delays `gap`."""
@@ -60,7 +60,7 @@ def _heads_tails(inst: Instance, dur: np.ndarray, gap: Sequence[int]) -> tuple[
     return head, tail
 
 
-def _packing_bound(head: np.ndarray, tail: np.ndarray, load: list[tuple[int, float]],
+def _packing_bound(head: IntArray, tail: IntArray, load: list[tuple[int, float]],
                    capacity: float) -> int:
     """max over thresholds h of h + load / capacity + least tail, over the (op, load) pairs
     whose op's head is at least h."""
@@ -72,7 +72,7 @@ def _packing_bound(head: np.ndarray, tail: np.ndarray, load: list[tuple[int, flo
     return best
 
 
-def _work_bound(inst: Instance, head: np.ndarray, tail: np.ndarray, area: list[int]) -> int:
+def _work_bound(inst: Instance, head: IntArray, tail: IntArray, area: list[int]) -> int:
     problem = inst.problem
     mesh = {(r, c) for r in range(problem.machine.rows) for c in range(problem.machine.cols)}
     pools = [mesh, *(set(cores) for cores in problem.regions.values())]
@@ -137,7 +137,7 @@ def typed_load(work: Sequence[Mapping[str, int]], cores: Mapping[str, int]) -> i
     return math.ceil(lo * (1 - 1e-9))
 
 
-def _segment_bound(inst: Instance, dur: np.ndarray, area: Sequence[int],
+def _segment_bound(inst: Instance, dur: IntArray, area: Sequence[int],
                    hbm: Sequence[int]) -> int:
     """Separators run one after another, and between two of them every op of the segment
     must run: after the first has ended and before the second starts. So the makespan is
@@ -149,7 +149,8 @@ def _segment_bound(inst: Instance, dur: np.ndarray, area: Sequence[int],
     problem = inst.problem
     sep = separators(inst)
     bw = problem.machine.hbm_bytes_per_cycle
-    total, seg = 0, []
+    total = 0
+    seg: list[int] = []
 
     def close() -> int:
         if not seg:
@@ -210,10 +211,13 @@ def model_bound(inst: Instance) -> int:
 def bisection_bound(problem: MappingProblem) -> int:
     m = problem.machine
     spans = []
+    seen: dict[int, tuple[tuple[Core, ...], tuple[int, int, int, int]]] = {}
     for op in problem.ops:
         cores = usable_cores(problem, op)
-        spans.append((min(r for r, _ in cores), max(r for r, _ in cores),
-                      min(c for _, c in cores), max(c for _, c in cores)))
+        if id(cores) not in seen:  # ops of repeated layers share one (memoised) tuple
+            seen[id(cores)] = cores, (min(r for r, _ in cores), max(r for r, _ in cores),
+                                      min(c for _, c in cores), max(c for _, c in cores))
+        spans.append(seen[id(cores)][1])
     best = 0
     for axis, n_cuts, links in ((0, m.rows - 1, m.cols), (1, m.cols - 1, m.rows)):
         for cut in range(n_cuts):

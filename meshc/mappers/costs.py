@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
+import numpy.typing as npt
 
 from meshc.hardware import transfers
 from meshc.hardware.spread import waves
@@ -65,30 +67,43 @@ def transfer_cycles(n_bytes: int, src: Rect, dst: Rect, machine: Machine) -> int
                                      machine.router_latency_cycles)
 
 
-Profiles = tuple[np.ndarray, np.ndarray, np.ndarray]  # rank (P, F), hops (P, F), flows (P,)
+Ints = npt.NDArray[np.int64]
+Profiles = tuple[Ints, Ints, Ints]  # rank (P, F), hops (P, F), flows (P,)
+Box = tuple[int, int, int, int]
+Steps = tuple[int, int]
 
 
 def flow_profiles(srcs: Sequence[Rect], dsts: Sequence[Rect]) -> Profiles:
     """Every (src, dst) pair's flow profile (transfers.profile), padded with (0, 0) flows,
     which cost nothing: the part of the transfer rule that does not depend on the bytes."""
-    pairs = [transfers.flows(a.as_tuple(), a.steps, b.as_tuple(), b.steps)
-             for a in srcs for b in dsts]
-    profs = [transfers.profile(p) for p in pairs]
+    got = [_pair_profile(a.as_tuple(), a.steps, b.as_tuple(), b.steps)
+           for a in srcs for b in dsts]
+    profs = [p for p, _ in got]
     width = max((len(p) for p in profs), default=0) or 1
     rank = np.zeros((len(profs), width), dtype=np.int64)
     hops = np.zeros((len(profs), width), dtype=np.int64)
     for i, p in enumerate(profs):
         for j, (r, h) in enumerate(p):
             rank[i, j], hops[i, j] = r, h
-    return rank, hops, np.array([len(p) for p in pairs], dtype=np.int64)
+    return rank, hops, np.array([k for _, k in got], dtype=np.int64)
 
 
-def delay_table(n_bytes: int, prof: Profiles, n_src: int, machine: Machine) -> np.ndarray:
+@lru_cache(maxsize=1 << 16)
+def _pair_profile(src: Box, src_step: Steps, dst: Box, dst_step: Steps) -> tuple[
+    tuple[tuple[int, int], ...], int
+]:
+    """One pair's flow profile and number of flows: the tables of different ops share most
+    rectangle pairs, so their routes are worked out once."""
+    pairs = transfers.flows(src, src_step, dst, dst_step)
+    return transfers.profile(pairs), len(pairs)
+
+
+def delay_table(n_bytes: int, prof: Profiles, n_src: int, machine: Machine) -> Ints:
     """transfer_cycles of n_bytes for every (src, dst) pair of `prof`, shape (n_src, n_dst):
     the same float operations as transfers.alone_cycles, so the same whole cycles."""
     rank, hops, k = prof
     if n_bytes <= 0:
         return np.zeros((n_src, len(k) // n_src), dtype=np.int64)
     serial = n_bytes / k / machine.link_bytes_per_cycle
-    t = (rank * serial[:, None] + machine.router_latency_cycles * hops).max(axis=1)
+    t: npt.NDArray[np.float64] = (rank * serial[:, None] + machine.router_latency_cycles * hops).max(axis=1)
     return np.ceil(t - 1e-9).astype(np.int64).reshape(n_src, -1)

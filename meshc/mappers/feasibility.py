@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from meshc import limits
 from meshc.errors import MeshcError
 from meshc.mappers.problem import Core, MappingProblem, Op
@@ -15,17 +18,39 @@ def _b(n: int | float) -> str:
 def usable_cores(problem: MappingProblem, op: Op) -> tuple[Core, ...]:
     """Cores of the op's region whose type runs the op and whose SRAM holds one tile."""
     m = problem.machine
-    return tuple(
-        k for k in problem.regions[op.region]
-        if m.core_type(k) in op.tile_cycles and m.sram_bytes[m.core_type(k)]
-        >= op.sram_bytes_per_tile
-    )
+    fits = frozenset(t for t in op.tile_cycles
+                     if t in m.sram_bytes and m.sram_bytes[t] >= op.sram_bytes_per_tile)
+    return _memo(problem.regions[op.region], m.core_types, fits)
+
+
+Grid = Sequence[Sequence[str]]
+# (id(region), id(grid), types) -> (region, grid, cores): the objects are held, so their
+# ids cannot be reused while an entry lives. Every op of every layer asks with the same few
+# (region, types) pairs, and check_feasible and bisection_bound both ask per op.
+_MEMO: dict[tuple[int, int, frozenset[str] | None], tuple[object, object, tuple[Any, ...]]] = {}
+
+
+def _memo(region: tuple[Core, ...], grid: Grid, types: frozenset[str] | None) -> tuple[Any, ...]:
+    """The cores of `region` of one of `types`, or with `types` None its sorted types."""
+    key = (id(region), id(grid), types)
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0] is region and hit[1] is grid:
+        return hit[2]
+    if len(_MEMO) >= 4096:
+        _MEMO.clear()
+    got: tuple[Any, ...]
+    if types is None:
+        got = tuple(sorted({grid[r][c] for r, c in region}))
+    else:
+        got = tuple(k for k in region if grid[k[0]][k[1]] in types)
+    _MEMO[key] = (region, grid, got)
+    return got
 
 
 def _check_op(problem: MappingProblem, op: Op) -> None:
     m = problem.machine
     region = problem.regions[op.region]
-    types = sorted({m.core_type(k) for k in region})
+    types = list(_memo(region, m.core_types, None))
     runnable = [t for t in types if t in op.tile_cycles]
     where = f"op {op.name}"
     if not runnable:

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from meshc.mappers.instance import Instance
+from meshc.mappers.instance import Instance, IntArray
 from meshc.mappers.plan import Plan, ready_times
 from meshc.mappers.timeline import Timeline, core_atoms
 
 
-def upward_ranks(inst: Instance) -> np.ndarray:
+def upward_ranks(inst: Instance) -> IntArray:
     """Rank per op in units (fastest durations, transfers between fastest rectangles)."""
     fast = [int(np.argmin(t.dur)) for t in inst.ops]
     rank = np.zeros(inst.n_ops, dtype=np.int64)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from meshc.mappers.costs import Profiles, delay_table, duration_cycles, flow_profiles, hbm_share
 from meshc.mappers.feasibility import check_feasible, usable_cores
 from meshc.mappers.problem import MappingProblem, Op
 from meshc.mappers.rects import Rect, candidate_rects
 
-IntArray = np.ndarray
+IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -114,7 +115,8 @@ class Instance:
 
     def delays_cycles(self, e: int, src_cand: int) -> IntArray:
         """Transfer delay (cycles) of edge `e` from `src_cand` to every dst candidate."""
-        return self.delay_tabs[e][src_cand]
+        row: IntArray = self.delay_tabs[e][src_cand]
+        return row
 
     def delays(self, e: int, src_cand: int) -> IntArray:
         """Transfer delay (units) of edge `e` from `src_cand` to every dst candidate."""

@@ -31,7 +31,7 @@ class Plan:
         return sorted(range(len(self.start)), key=lambda i: (int(self.start[i]), i))
 
 
-def _by_source(inst: Instance, i: int, cand: Sequence[int], end: IntArray
+def _by_source(inst: Instance, i: int, cand: IntArray, end: IntArray
                ) -> list[list[int]]:
     """Op i's in-edges grouped by their producer's rectangle, each group by producer end:
     transfers out of one rectangle into one take the same links (meshc.hardware.transfers),
@@ -44,7 +44,7 @@ def _by_source(inst: Instance, i: int, cand: Sequence[int], end: IntArray
     return [sorted(g, key=lambda e: (int(end[edges[e].src]), e)) for g in groups.values()]
 
 
-def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> IntArray:
+def ready_times(inst: Instance, i: int, cand: IntArray, end: IntArray) -> IntArray:
     """Per candidate of op i: when all its inputs have arrived (units); transfers from one
     rectangle arrive one after another (`_by_source`)."""
     ready = np.zeros(len(inst.ops[i].rects), dtype=np.int64)
@@ -58,7 +58,7 @@ def ready_times(inst: Instance, i: int, cand: Sequence[int], end: IntArray) -> I
     return ready
 
 
-def ready_time(inst: Instance, i: int, c: int, cand: Sequence[int], end: IntArray) -> int:
+def ready_time(inst: Instance, i: int, c: int, cand: IntArray, end: IntArray) -> int:
     """When all inputs of op i have arrived on its candidate c (units): `ready_times` for one
     candidate, without arrays."""
     edges = inst.problem.edges
@@ -73,7 +73,7 @@ def ready_time(inst: Instance, i: int, c: int, cand: Sequence[int], end: IntArra
 
 
 def list_schedule(
-    inst: Instance, cand: Sequence[int], order: Sequence[int],
+    inst: Instance, cand: IntArray, order: Sequence[int],
     pinned: Mapping[int, int] | None = None,
 ) -> Plan:
     """Time ops with fixed rectangles: pinned ops at their given start, then the others in

@@ -120,7 +120,7 @@ def _even_step(values: list[int]) -> int:
 
 
 def _strided_rects(cores: frozenset[Core], groups: list[list[Core]]) -> dict[
-    tuple[int, int, int, int], list[Rect]
+    tuple[int, ...], list[Rect]
 ]:
     """Strided candidates over each group of cores whose columns (or rows) are evenly spaced
     (module docstring), by shape (height, width, row step, column step)."""

@@ -28,15 +28,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 
 from meshc.hardware.transfers import transfer_cycles
 from meshc.mappers.problem import Core, MappingProblem
-from meshc.mappers.schedule import OpPlacement, Schedule
+from meshc.mappers.schedule import OpPlacement, Schedule, Transfer
 
 MAX_PER_CHECK = 10
+IntArray = npt.NDArray[np.int64]
 
 
-def _rows_cols(p: OpPlacement) -> tuple[np.ndarray, np.ndarray]:
+def _rows_cols(p: OpPlacement) -> tuple[IntArray, IntArray]:
     return np.arange(p.r0, p.r1 + 1, p.rs), np.arange(p.c0, p.c1 + 1, p.cs)
 
 
@@ -89,7 +91,7 @@ def _check_placements(problem: MappingProblem, s: Schedule) -> list[str]:
     return out
 
 
-def _held(problem: MappingProblem, s: Schedule) -> np.ndarray:
+def _held(problem: MappingProblem, s: Schedule) -> IntArray:
     """One row (core id, start, end, op, runs a tile) per core of every op's rectangle;
     core id = row * cols + col, cores of a rectangle in row-major order."""
     cols = problem.machine.cols
@@ -105,7 +107,7 @@ def _held(problem: MappingProblem, s: Schedule) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 5), dtype=np.int64)
 
 
-def _check_cores(problem: MappingProblem, held: np.ndarray) -> list[str]:
+def _check_cores(problem: MappingProblem, held: IntArray) -> list[str]:
     """Sorted by (core, start, end): an overlap on a core shows between two neighbours."""
     cols = problem.machine.cols
     core, start, end, op = held[:, 0], held[:, 1], held[:, 2], held[:, 3]
@@ -117,7 +119,7 @@ def _check_cores(problem: MappingProblem, held: np.ndarray) -> list[str]:
             for i in hit]
 
 
-def _check_sram(problem: MappingProblem, held: np.ndarray) -> list[str]:
+def _check_sram(problem: MappingProblem, held: IntArray) -> list[str]:
     """A sweep over every core at once: a core running a tile of an op holds the op's tile
     working set over the op's span (one tile at a time: the duration rule)."""
     m = problem.machine
@@ -140,7 +142,7 @@ def _check_sram(problem: MappingProblem, held: np.ndarray) -> list[str]:
 def _check_dependencies(problem: MappingProblem, s: Schedule) -> list[str]:
     m = problem.machine
     place = {p.op: p for p in s.ops}
-    pending: dict[tuple[int, int, int], list] = {}
+    pending: dict[tuple[int, int, int], list[Transfer]] = {}
     for tr in s.transfers:
         pending.setdefault((tr.src, tr.dst, tr.bytes), []).append(tr)
     out: list[str] = []

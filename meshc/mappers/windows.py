@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshc.mappers.instance import Instance
+from meshc.mappers.instance import Instance, IntArray
 from meshc.mappers.plan import Plan
 from meshc.mappers.problem import MappingProblem, Op
 
@@ -241,7 +241,7 @@ def _reach(inst: Instance, seeds: set[int], forward: bool) -> set[int]:
 
 
 def tails_outside(inst: Instance, plan: Plan, window: set[int],
-                  layout: Layout | None = None) -> np.ndarray:
+                  layout: Layout | None = None) -> IntArray:
     """Per op: the incumbent's longest (transfer + duration) path after its end through ops
     outside `window` (units). With row blocks, an op's twin outside the window counts as a
     successor (no transfer): the window then sees that the next row block's same op has to

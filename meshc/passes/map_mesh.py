@@ -115,10 +115,16 @@ def extract_problem(f: func.FuncOp, hw: Hardware,
         hbm[group[i]][1] += op.hbm_write_bytes.value.data
         args[group[i]].update(phase_args(op))
     problem_ops, memory = [], []
+    costs: dict[tuple[object, ...], dict[str, int]] = {}  # the layers repeat their tiles
     for k, i in enumerate(leaders):
         op = ops[i]
-        tc = {name: tile_noc_cycles(_TileView(op), ct, hw) for name, ct in hw.core_types.items()
-              if ct.can_gemm or op.kind.data.value != "gemm"}
+        view = _TileView(op)
+        key = view.key()
+        if key not in costs:
+            costs[key] = {name: tile_noc_cycles(view, ct, hw)
+                          for name, ct in hw.core_types.items()
+                          if ct.can_gemm or view.kind != "gemm"}
+        tc = costs[key]
         problem_ops.append(Op(
             id=k, name=op.label.data, layer=op.layer.value.data, block=op.block.data.value,
             region=op.region.data if op.region.data in regions else "shared",
@@ -156,6 +162,11 @@ class _TileView:
         self.tile_work = op.work_per_tile()
         self.stationary_bits = op.stationary_bits_value()
 
+    def key(self) -> tuple[object, ...]:
+        """Everything the per-tile cost model reads."""
+        return (self.kind, self.precision, self.tile_shape, tuple(self.tile_work.items()),
+                self.stationary_bits)
+
 
 @dataclass(frozen=True)
 class MapMeshPass(ModulePass):
@@ -192,13 +203,12 @@ class MapMeshPass(ModulePass):
         result = map_problem(extract_problem(f, hw, regions, resident_bytes), options)
         group = placement_groups(ops)
         leaders = sorted(set(group))
-        placed = {leaders[p.op]: p for p in result.schedule.ops}
-        for t, leader in zip(ops, group, strict=True):  # members share their group's slot
-            p = placed[leader]
-            t.properties["placement"] = int_array(p.rect if p.steps == (1, 1)
-                                                  else p.rect + p.steps)
-            t.properties["start"] = IntegerAttr(p.start, 64)
-            t.properties["end"] = IntegerAttr(p.end, 64)
+        # attributes are immutable: a group's members share its slot's (building one checks it)
+        slot = {leaders[p.op]: (int_array(p.rect if p.steps == (1, 1) else p.rect + p.steps),
+                                IntegerAttr(p.start, 64), IntegerAttr(p.end, 64))
+                for p in result.schedule.ops}
+        for t, leader in zip(ops, group, strict=True):
+            t.properties["placement"], t.properties["start"], t.properties["end"] = slot[leader]
         s = result.stats
         stats: dict[str, Attribute] = {
             "solver": StringAttr(s.solver), "status": StringAttr(s.status),

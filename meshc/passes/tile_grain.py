@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from math import lcm
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr, f64
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, ModuleOp, StringAttr, f64
 from xdsl.ir import Attribute
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
@@ -116,6 +116,7 @@ class _Tiler:
         self.tilings: dict[tuple[TileProblem, str, str], Tiling] = {}
         self.props: dict[tuple[TileProblem, str, str], dict[str, Attribute]] = {}
         self.strings: dict[str, StringAttr] = {}
+        self.ints: dict[int, IntegerAttr[IntegerType]] = {}
         self.kv_stream: dict[GraphOp, int] = {}  # KV cache bytes its consumer streams
 
     def run(self) -> None:
@@ -165,8 +166,7 @@ class _Tiler:
         shared = self._props(key)
         props = {"source": self._str(op.name), "label": StringAttr(label),
                  "kind": shared["kind"], "layer": op.layer, "block": op.block, **shared,
-                 "hbm_read_bytes": IntegerAttr(read, 64),
-                 "hbm_write_bytes": IntegerAttr(write, 64)}
+                 "hbm_read_bytes": self._int(read), "hbm_write_bytes": self._int(write)}
         return ComputeOp(operands=[list(op.operands)], result_types=[op.results[0].type],
                          properties=props)
 
@@ -184,6 +184,13 @@ class _Tiler:
                 props["stationary_bits"] = FloatAttr(bits, f64)
             self.props[key] = props
         return self.props[key]
+
+    def _int(self, n: int) -> IntegerAttr[IntegerType]:
+        """Shared i64 attributes (immutable): building one checks its range, and the
+        layers repeat the same byte counts."""
+        if n not in self.ints:
+            self.ints[n] = IntegerAttr(n, 64)
+        return self.ints[n]
 
     def _str(self, s: str) -> StringAttr:
         if s not in self.strings:

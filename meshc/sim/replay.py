@@ -143,8 +143,7 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         """Off-chip bytes that are not the op's own streams: SRAM, HBM and NoC energy."""
         core = hw.core_types[hw.core_type_at(*ops[i].cores[0])]
         lv = components(stream_energy_by_level(0, 0, core, hw, offchip_read_bytes=read,
-                                               offchip_write_bytes=write))
-        lv["noc"] = noc_pj
+                                               offchip_write_bytes=write)) | {"noc": noc_pj}
         for key, v in lv.items():
             parts[i][key] = parts[i].get(key, 0.0) + float(v)
         if spill:
@@ -283,17 +282,17 @@ def simulate(ops: Sequence[SimOp], edges: Sequence[SimEdge], hw: Hardware,
         core0 = hw.core_types[hw.core_type_at(*cores[0])]
         energy = _op_energy(op, core0, hw, io_r, io_w)
         energy["noc"] = noc_pj
-        for key, v in energy.items():
-            parts[i][key] = parts[i].get(key, 0.0) + v
+        for key, amount in energy.items():
+            parts[i][key] = parts[i].get(key, 0.0) + amount
 
     span_end = max((t[1] for t in times.values()), default=0.0)
     latency = span_end / clock
     ledger = dict.fromkeys(("mac", "reg", "vector", "transcendental", "sram", "noc", "hbm"), 0.0)
     by_class: dict[str, float] = defaultdict(float)
     for i, p in parts.items():
-        for key, v in p.items():
-            ledger[key] += v
-            by_class[ops[i].op_class] += v
+        for key, amount in p.items():
+            ledger[key] += amount
+            by_class[ops[i].op_class] += amount
     ledger["static"] = float(static_energy_pj(latency, len(hw.cores), hw))
     peaks = mem.peaks()
     return SimResult(

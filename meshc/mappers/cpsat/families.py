@@ -104,8 +104,12 @@ def add_area(wm: WindowModel) -> None:
     pools = {mesh} | {frozenset(r * cols + c for r, c in cores)
                       for cores in problem.regions.values()}
     for pool in sorted(pools, key=lambda p: (len(p), sorted(p))):
-        _cumulative(wm, lambda i, c, pool=pool: len(pool.intersection(wm.inst.ops[i].cores[c])),
-                    len(pool))
+        _cumulative(wm, _cores_in(wm, pool), len(pool))
+
+
+def _cores_in(wm: WindowModel, pool: frozenset[int]) -> Callable[[int, int], int]:
+    """Demand of op i's candidate c on `pool`: its cores there."""
+    return lambda i, c: len(pool.intersection(wm.inst.ops[i].cores[c]))
 
 
 def add_objective(wm: WindowModel) -> None:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from meshc.mappers.cpsat.solve import SolveRequest, solve_window
 from meshc.mappers.instance import Instance, rescale
@@ -249,16 +250,16 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
     notes = list(search.notes)
     if search.wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
-    common = {"scale": scale, "windows_solved": search.solved,
-              "windows_accepted": search.accepted, "windows_replicated": search.replicated,
-              "deterministic_time": search.dtime, "wall_limit_hit": search.wall_hit,
-              "notes": tuple(notes)}
+    common: dict[str, Any] = {
+        "scale": scale, "windows_solved": search.solved, "windows_accepted": search.accepted,
+        "windows_replicated": search.replicated, "deterministic_time": search.dtime,
+        "wall_limit_hit": search.wall_hit, "notes": tuple(notes)}
     if not any(s in ("OPTIMAL", "FEASIBLE") for s in search.statuses):
         status = search.statuses[-1] if search.statuses else "NOT_RUN"
-        return CpsatOutcome(plan=None, raw_errors=(), status=status,  # type: ignore[arg-type]
+        return CpsatOutcome(plan=None, raw_errors=(), status=status,
                             **common)
     proved = single and scale == 1 and search.statuses[0] == "OPTIMAL"
     final = list_schedule(inst1, search.incumbent.cand, search.incumbent.order())
     raw_errors = tuple(validate(inst1.problem, materialize(inst, search.incumbent)))
-    return CpsatOutcome(plan=final, raw_errors=raw_errors,  # type: ignore[arg-type]
+    return CpsatOutcome(plan=final, raw_errors=raw_errors,
                         status="OPTIMAL" if proved else "FEASIBLE", **common)

@@ -18,7 +18,7 @@ from meshc.mappers.instance import Instance
 from meshc.mappers.plan import Plan
 from meshc.mappers.windows import WindowSpec
 
-Expr = cp_model.LinearExprT
+Expr = cp_model.LinearExpr | int
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,3 +60,24 @@ def test_degenerate_results_still_render(name: str) -> None:
                 dataclasses.replace(r, phases=())):
         arts = get_backend(name).emit(odd)
         assert all(isinstance(v, (str, bytes)) for v in arts.values())
+
+
+def test_gc_paused_restores_the_collector_as_it_was() -> None:
+    """Emitting and compiling pause the cyclic collector; it is back on afterwards, even
+    after an error, and stays off for a caller that had turned it off."""
+    import gc
+
+    from meshc.backends.base import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -45,3 +45,18 @@ def test_no_cycles_when_the_machine_has_several_clocks(result: CompileResult) ->
     assert s["clock_hz"] is None
     op = s["phases"]["prefill"]["ops"][0]
     assert "start_s" in op and "start_cycle" not in op
+
+
+def test_hbm_rows_encode_as_the_json_encoder_does() -> None:
+    """The HBM table is written without building dicts: the same bytes as the encoder's."""
+    from meshc.backends.base import compact
+    from meshc.backends.schedule import _Times, hbm_json, hbm_rows
+    from meshc.result import HbmRecord
+
+    records = [HbmRecord(op="L0.q", port=(0, 3), read_bytes=4096, write_bytes=0, start_s=0.0,
+                         end_s=1.25e-7),
+               HbmRecord(op='odd "name" é', port=(7, 0), read_bytes=0, write_bytes=10**15,
+                         start_s=1 / 3, end_s=2e-3)]
+    for clock in (1e9, 1.4e9, None):
+        assert hbm_rows(records, _Times(clock)) == [compact(hbm_json(h, _Times(clock)))
+                                                    for h in records]
