@@ -22,9 +22,9 @@ from meshc.passes.lower_quant import QUANTIZED
 from meshc.units import fmt_bytes
 
 # The quantized pipeline's formats (lower_quant.QUANTIZED): int4 weights in groups, int8 KV.
-Q_WEIGHT_BITS = precision_bits(str(QUANTIZED["weights"]))
-Q_GROUP = int(QUANTIZED["group"])
-Q_KV_BITS = precision_bits(str(QUANTIZED["kv"]))
+Q_WEIGHT_BITS = precision_bits(QUANTIZED["weights"])
+Q_GROUP = QUANTIZED["group"]
+Q_KV_BITS = precision_bits(QUANTIZED["kv"])
 
 
 @dataclass(frozen=True, slots=True)

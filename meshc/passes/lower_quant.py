@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from xdsl.context import Context
 from xdsl.dialects import func
@@ -48,8 +49,14 @@ ACTS = ("bf16", "fp8", "int8")
 KV = ("bf16", "fp8", "int8", "int4")
 NORMS = ("tfm.layernorm", "tfm.rmsnorm")
 SCALE = BFloat16Type()  # group scales are stored in bf16 (ir.work.SCALE_BITS)
+class Quantized(TypedDict):
+    weights: str
+    kv: str
+    group: int
+
+
 # The formats of the `quantized` named pipeline (partition-attn-mlp quotes them as a lever).
-QUANTIZED = {"weights": "int4", "kv": "int8", "group": 128}
+QUANTIZED: Quantized = {"weights": "int4", "kv": "int8", "group": 128}
 OTHER_WEIGHTS = "bf16"  # the widest format for weights no array multiplies
 
 

@@ -23,7 +23,6 @@ from meshc.passes._common import (
     ATTR_RESIDENCY,
     ATTR_RESIDENT,
     SHARED,
-    Core,
     RegionAttr,
     ResidencyAttr,
     cores_attr,
@@ -37,7 +36,7 @@ from meshc.passes._common import (
     unique_weights,
     weight_bytes,
 )
-from meshc.passes._regions import Fit, attention_cores, auto_fraction, roofline_cycles
+from meshc.passes._regions import Core, Fit, attention_cores, auto_fraction, roofline_cycles
 
 POLICIES = ("shared", "disaggregate")
 

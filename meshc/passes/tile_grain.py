@@ -18,7 +18,6 @@ from meshc.hardware.precision import wider_of
 from meshc.ir.graph import GenericOp, GraphOp, KvReadOp, WeightOp
 from meshc.ir.tile import ComputeOp, TileKind, TileKindAttr, int_array
 from meshc.passes._common import (
-    Core,
     fail,
     functions,
     graph_ops,
@@ -32,6 +31,7 @@ from meshc.passes._common import (
     unique_weights,
     weight_bytes,
 )
+from meshc.passes._regions import Core
 from meshc.passes._tile_ops import Labeler, data_precision, describe, hbm_bytes, kv_consumer
 from meshc.passes._tiling import (
     GEMM,
