@@ -60,7 +60,9 @@ def make_context() -> Context:
 
 
 @cache
-def _group(group: str) -> dict[str, EntryPoint]:
+def plugins(group: str) -> dict[str, EntryPoint]:
+    """The entry points of `group` by name; two plug-ins under one name are an error that
+    names both."""
     found: dict[str, EntryPoint] = {}
     for ep in sorted(entry_points(group=group), key=lambda e: (e.name, e.value)):
         if ep.name in found and found[ep.name].value != ep.value:
@@ -71,10 +73,11 @@ def _group(group: str) -> dict[str, EntryPoint]:
     return found
 
 
-def _load(group: str, name: str) -> Any:
-    eps = _group(group)
+def load_plugin(group: str, name: str) -> Any:
+    """Entry point `name` of `group`, loaded; a broken plug-in is an error naming it."""
+    eps = plugins(group)
     if name not in eps:
-        kind = "pass" if group == PASS_GROUP else "backend"
+        kind = {PASS_GROUP: "pass", BACKEND_GROUP: "backend"}.get(group, "plug-in")
         raise MeshcError(f"unknown {kind} '{name}'", hint=f"installed: {', '.join(sorted(eps))}")
     ep = eps[name]
     try:
@@ -86,11 +89,11 @@ def _load(group: str, name: str) -> Any:
 
 
 def pass_names() -> list[str]:
-    return sorted(_group(PASS_GROUP))
+    return sorted(plugins(PASS_GROUP))
 
 
 def get_pass(name: str) -> type[ModulePass]:
-    cls = _load(PASS_GROUP, name)
+    cls = load_plugin(PASS_GROUP, name)
     if not (isinstance(cls, type) and issubclass(cls, ModulePass)) or cls.name != name:
         raise MeshcError(f"plug-in '{name}' in {PASS_GROUP} is not a ModulePass named '{name}'")
     return cls
@@ -101,11 +104,11 @@ def pass_factories() -> dict[str, Callable[[], type[ModulePass]]]:
 
 
 def backend_names() -> list[str]:
-    return sorted(_group(BACKEND_GROUP))
+    return sorted(plugins(BACKEND_GROUP))
 
 
 def get_backend(name: str) -> Any:
-    obj = _load(BACKEND_GROUP, name)
+    obj = load_plugin(BACKEND_GROUP, name)
     backend = obj() if isinstance(obj, type) else obj
     if not callable(getattr(backend, "emit", None)):
         raise MeshcError(f"plug-in '{name}' in {BACKEND_GROUP} has no emit(result) method")

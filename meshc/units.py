@@ -19,3 +19,11 @@ def fmt_bytes(n: int, exact: bool = True) -> str:
         value, unit = value / 1000, u
     short = f"{value:#.3g}".rstrip(".") + f" {unit}"  # 48.0 GB, 348 GB
     return f"{short} ({n:,} B)" if exact else short
+
+
+def fmt_si(x: float, unit: str) -> str:
+    """`x` with a decimal prefix, 4 significant digits: `918 TFLOPS`, `1.638 TB/s`."""
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {prefix}{unit}"
+    return f"{x:.4g} {unit}"

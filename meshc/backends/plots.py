@@ -50,7 +50,7 @@ def plot_files(result: CompileResult) -> list[tuple[str, str]]:
     return out
 
 
-def _png(fig: Figure) -> bytes:
+def png_bytes(fig: Figure) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
@@ -161,7 +161,7 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
     ax.set_title(title)
     ax.legend(handles=[Patch(color=colors[c], label=c) for c in classes],
               loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def layer_starts(p: PhaseResult) -> list[tuple[int, float]]:
@@ -226,7 +226,7 @@ def _utilization(result: CompileResult) -> bytes:
         w, h = fig.get_size_inches()
         cax = fig.add_axes((1 - 0.95 / w, 0.45 / h, 0.12 / w, 1 - 0.8 / h))
         fig.colorbar(im, cax=cax, label="busy / latency")
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _energy_unit(pj: float) -> tuple[float, str]:
@@ -258,7 +258,7 @@ def _energy(result: CompileResult) -> bytes:
         ax.set_ylabel(f"energy per token ({unit})")
     fig.suptitle(f"{result.model}: where the energy goes (each phase on its own scale)")
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def roofline_points(p: PhaseResult) -> tuple[list[tuple[float, float, str]],
@@ -345,7 +345,7 @@ def _roofline(result: CompileResult) -> bytes:
     ax.set_title(f"{result.model} on {result.hardware}: roofline"
                  + (f" (HBM {bw / 1e9:.4g} GB/s)" if bw else ""))
     side.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 class PlotsBackend:

@@ -18,6 +18,7 @@ from meshc.hardware import CoreType, Hardware, load_hardware, preset_names
 from meshc.hardware.cost import gemm_cycles, gemm_ideal_cycles, gemm_sram_bytes
 from meshc.hardware.precision import check_precision
 from meshc.hardware.tile_energy import components, gemm_energy_by_level, gemm_offchip_bytes
+from meshc.units import fmt_si
 
 _FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json"]),
                        default="table", show_default=True)
@@ -159,13 +160,6 @@ def _default_core(h: Hardware) -> str:
     return max(gemm, key=lambda t: h.core_counts[t])  # first in YAML order on ties
 
 
-def _si(x: float, unit: str) -> str:
-    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(x) >= scale:
-            return f"{x / scale:.4g} {prefix}{unit}"
-    return f"{x:.4g} {unit}"
-
-
 def _show_table(s: dict[str, Any]) -> str:
     rows = [("machine", f"{s['name']}: {s['description']}"),
             ("mesh", f"{s['mesh'][0]} x {s['mesh'][1]} ({s['cores']} cores)")]
@@ -174,13 +168,13 @@ def _show_table(s: dict[str, Any]) -> str:
         rows.append((f"core {name} x{t['count']}",
                      f"array {t['array'][0]}x{t['array'][1]} {t['dataflow'] or ''}; "
                      f"MACs/cycle {macs}; {t['vector_lanes']} lanes; "
-                     f"SRAM {_si(t['sram_bytes'], 'B')}; {_si(t['clock_hz'], 'Hz')}"))
+                     f"SRAM {fmt_si(t['sram_bytes'], 'B')}; {fmt_si(t['clock_hz'], 'Hz')}"))
     rows += [
         ("peak", ", ".join(f"{p} {v:g} TFLOPS" for p, v in s["peak_tflops"].items())),
-        ("SRAM", _si(s["sram_bytes"], "B")),
-        ("HBM", f"{s['hbm_stacks']} stacks, {_si(s['hbm_bytes'], 'B')}, "
-                f"{_si(s['hbm_bytes_per_s'], 'B/s')}" if s["hbm_stacks"] else "none"),
-        ("NoC bisection", _si(s["noc_bisection_bytes_per_s"], "B/s")),
+        ("SRAM", fmt_si(s["sram_bytes"], "B")),
+        ("HBM", f"{s['hbm_stacks']} stacks, {fmt_si(s['hbm_bytes'], 'B')}, "
+                f"{fmt_si(s['hbm_bytes_per_s'], 'B/s')}" if s["hbm_stacks"] else "none"),
+        ("NoC bisection", fmt_si(s["noc_bisection_bytes_per_s"], "B/s")),
         ("ridge", ", ".join(f"{p} {v:g} FLOP/B" for p, v in s["ridge_flops_per_byte"].items()
                             if v is not None) or "no HBM"),
     ]
@@ -199,7 +193,7 @@ def _cost_table(r: dict[str, Any]) -> str:
     lines = [
         f"{r['hardware']} core {r['core']} ({r['array'][0]}x{r['array'][1]} {r['dataflow']}): "
         f"GEMM {m}x{k} @ {k}x{n} at {r['precision']} (runs as {r['exec_precision']})",
-        f"cycles        {r['cycles']} ({_si(r['seconds'], 's')}, {r['bound']}-bound)",
+        f"cycles        {r['cycles']} ({fmt_si(r['seconds'], 's')}, {r['bound']}-bound)",
         f"ideal cycles  {r['ideal_cycles']}",
         f"utilization   {r['utilization']:.1%}",
         f"energy        {r['energy_pj']:.6g} pJ (operands start in {r['operands']})",

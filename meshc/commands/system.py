@@ -10,9 +10,9 @@ from typing import Any
 
 import click
 
-from meshc.commands.hw import _si
 from meshc.hardware.collectives import all_reduce_options
 from meshc.hardware.system import SystemSpec, load_system, system_names
+from meshc.units import fmt_si
 
 EXAMPLE_BYTES = 1e9  # the all-reduce `show` prices: 1 GB per chip
 
@@ -57,31 +57,31 @@ def _table(s: dict[str, Any]) -> str:
     rows = [("system", f"{s['name']}: {s['description']}"), ("chips", str(s["chips"]))]
     for g in s["groups"]:
         rows.append((f"  {g['name']} x{g['count']}",
-                     f"{g['hw']} ({g['role']}); HBM {_si(g['hbm_bytes'], 'B')}, "
-                     f"SRAM {_si(g['sram_bytes'], 'B')} per chip"))
+                     f"{g['hw']} ({g['role']}); HBM {fmt_si(g['hbm_bytes'], 'B')}, "
+                     f"SRAM {fmt_si(g['sram_bytes'], 'B')} per chip"))
     t, links = s["topology"], s["links"]
     rows.append(("topology", "one chip" if t is None else t["kind"] + (
         f" {'x'.join(map(str, t['dims']))}" if t["dims"] else "")))
     if links:
         rows.append(("links", f"{links['per_chip']} per chip, "
-                              f"{_si(links['bytes_per_s'], 'B/s')} each way, "
+                              f"{fmt_si(links['bytes_per_s'], 'B/s')} each way, "
                               f"{_seconds(links['latency_s'])} per hop, "
                               f"{links['pj_per_bit']:g} pJ/bit"))
     ar = s["all_reduce_1GB"]
     rows += [
         ("peak", ", ".join(f"{p} {v:g} TFLOPS" for p, v in s["peak_tflops"].items())),
-        ("HBM", f"{_si(s['hbm_bytes'], 'B')}, {_si(s['hbm_bytes_per_s'], 'B/s')}"
+        ("HBM", f"{fmt_si(s['hbm_bytes'], 'B')}, {fmt_si(s['hbm_bytes_per_s'], 'B/s')}"
          if s["hbm_bytes"] else "none"),
-        ("SRAM", _si(s["sram_bytes"], "B")),
+        ("SRAM", fmt_si(s["sram_bytes"], "B")),
     ]
     if links is None:  # a system of one
         rows.append(("links", "none: one chip, collectives cost nothing"))
     else:
         rows += [
-            ("link bandwidth", f"{_si(s['link_bytes_per_s_per_chip'], 'B/s')} per chip each "
-                               f"way, {_si(s['link_bytes_per_s_total'], 'B/s')} in all"),
+            ("link bandwidth", f"{fmt_si(s['link_bytes_per_s_per_chip'], 'B/s')} per chip each "
+                               f"way, {fmt_si(s['link_bytes_per_s_total'], 'B/s')} in all"),
             ("all-reduce 1 GB", f"{_seconds(ar['time_s'])} by {ar['algorithm']}, "
-                                f"{_si(ar['energy_pj'] * 1e-12, 'J')} over the links"
+                                f"{fmt_si(ar['energy_pj'] * 1e-12, 'J')} over the links"
              + ("; " + ", ".join(f"{a} {_seconds(t)}" for a, t in ar["options"].items())
                 if len(ar["options"]) > 1 else "")),
         ]

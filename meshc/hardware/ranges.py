@@ -48,3 +48,11 @@ Watts = Annotated[float, _N, Field(ge=0, le=1e4)]  # 10 kW per core; a whole H10
 RegisterBytes = Annotated[int, _N, Field(ge=1, le=1 << 20)]
 WordBits = Annotated[int, _N, Field(ge=1, le=1 << 16)]  # one access moves 1 bit .. 8 KB
 MacsPerRead = Annotated[int, _N, Field(ge=1, le=1 << 20)]  # a buffer read's spatial reuse
+# Systems of chips (system.py). NVLink 5 carries 50 GB/s per link per direction, a Dojo die edge
+# (one link here) 2 TB/s.
+LinkBytesPerS = Annotated[float, _N, Field(ge=1e6, le=1e15)]
+# 0 (an ideal link) .. 10 ms; real hops take 1 ns (on a wafer) .. a few microseconds.
+LinkSeconds = Annotated[float, _N, Field(ge=0, le=1e-2)]
+LinksPerChip = Annotated[int, _N, Field(ge=1, le=4096)]  # NVLink: 18; a wafer slice: 256
+ChipCount = Annotated[int, _N, Field(ge=1, le=1_000_000)]  # a TPU v5p pod: 8,960 chips
+ChipsPerAxis = Annotated[int, _N, Field(ge=1, le=1_000_000)]

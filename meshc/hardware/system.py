@@ -38,16 +38,6 @@ from meshc.inputs import load_structured, parse_yaml
 
 _SCHEMA_HINT = "`meshc system schema` lists every field with its unit"
 
-# Ranges (as ranges.py: a value outside is a typo or a unit slip; ceilings >= 100x the
-# largest real figure). NVLink 5 carries 50 GB/s per link per direction, a Dojo die edge
-# (one link here) 2 TB/s.
-LinkBytesPerS = Annotated[float, rg._N, Field(ge=1e6, le=1e15)]
-# 0 (an ideal link) .. 10 ms; real hops take 1 ns (on a wafer) .. a few microseconds.
-LinkSeconds = Annotated[float, rg._N, Field(ge=0, le=1e-2)]
-LinksPerChip = Annotated[int, rg._N, Field(ge=1, le=4096)]  # NVLink: 18; a wafer slice: 256
-ChipCount = Annotated[int, rg._N, Field(ge=1, le=1_000_000)]  # a TPU v5p pod: 8,960 chips
-ChipsPerAxis = Annotated[int, rg._N, Field(ge=1, le=1_000_000)]
-
 TopologyKind = Literal["ring", "torus2d", "torus3d", "mesh2d", "switch"]
 _AXES = {"ring": 1, "torus2d": 2, "torus3d": 3, "mesh2d": 2, "switch": 1}
 Role = Literal["any", "attention", "mlp"]
@@ -61,7 +51,7 @@ class Topology(BaseModel):
     model_config = CONFIG
 
     kind: TopologyKind
-    dims: tuple[ChipsPerAxis, ...] | None = Field(
+    dims: tuple[rg.ChipsPerAxis, ...] | None = Field(
         None, description="chips along each axis: 2 values for torus2d and mesh2d, 3 for "
         "torus3d; absent for ring and switch (all the chips)")
 
@@ -82,10 +72,10 @@ class Links(BaseModel):
 
     model_config = CONFIG
 
-    bytes_per_s: LinkBytesPerS = Field(description="one link, one direction")
-    latency_s: LinkSeconds = Field(description="one hop, first byte sent to first received")
+    bytes_per_s: rg.LinkBytesPerS = Field(description="one link, one direction")
+    latency_s: rg.LinkSeconds = Field(description="one hop, first byte sent to first received")
     pj_per_bit: rg.PicoJoules = Field(description="one bit over one hop")
-    per_chip: LinksPerChip = Field(
+    per_chip: rg.LinksPerChip = Field(
         description="links per chip: shared equally by its neighbours (2 per axis) on a "
         "ring, torus or mesh; all into the switch on a switch")
 
@@ -97,7 +87,7 @@ class ChipGroup(BaseModel):
 
     hw: str = Field(min_length=1, description="a chip preset name, or a chip hardware file "
                     "(relative to this system file)")
-    count: ChipCount
+    count: rg.ChipCount
     role: Role = Field("any", description="what the chips are for in a heterogeneous system: "
                        "attention (KV cache in HBM), mlp (weights in SRAM) or any")
     description: str = ""

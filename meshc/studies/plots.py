@@ -1,7 +1,7 @@
 """A sweep's figures as PNG bytes (relative path -> bytes; the CLI writes them): each
 metric against each swept key that varies (one line per value of the other keys), a heatmap
 per metric when two keys vary, and the Pareto front of two figures. PNGs carry no date or version
-(backends/plots.py's `_png`), so plotting twice gives the same bytes."""
+(backends/plots.py's `png_bytes`), so plotting twice gives the same bytes."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ MAX_LINES = 12  # more lines than this in one plot are unreadable: the first one
 
 
 def _png(fig: Any) -> bytes:
-    from meshc.backends.plots import _png as png
+    from meshc.backends.plots import png_bytes  # matplotlib only when a plot is drawn
 
-    return png(fig)
+    return png_bytes(fig)
 
 
 def _figure() -> Any:

@@ -44,18 +44,18 @@ class Study:
 
 
 def study_names() -> list[str]:
-    from meshc.registry import _group
+    from meshc.registry import plugins
 
-    return sorted(_group(STUDY_GROUP))
+    return sorted(plugins(STUDY_GROUP))
 
 
 def get_study(name: str) -> Study:
-    from meshc.registry import _group, _load
+    from meshc.registry import load_plugin, plugins
 
-    if name not in _group(STUDY_GROUP):
+    if name not in plugins(STUDY_GROUP):
         raise MeshcError(f"unknown study '{name}'",
                          hint=f"studies: {', '.join(study_names())} (`meshc study list`)")
-    obj = _load(STUDY_GROUP, name)
+    obj = load_plugin(STUDY_GROUP, name)
     if not isinstance(obj, Study) or obj.name != name:
         raise MeshcError(f"plug-in '{name}' in {STUDY_GROUP} is not a Study named '{name}'")
     return obj

@@ -29,9 +29,9 @@ DIST = "meshc-hello-backend"
 @pytest.fixture(autouse=True)
 def fresh_registry() -> Iterator[None]:
     """The registry caches entry points: start and end every test with a fresh look."""
-    registry._group.cache_clear()
+    registry.plugins.cache_clear()
     yield
-    registry._group.cache_clear()
+    registry.plugins.cache_clear()
 
 
 def _pip(*args: str) -> None:
@@ -114,7 +114,7 @@ def test_duplicate_name_is_an_error_naming_it(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(MeshcError, match="'report'") as e:
         backend_names()
     assert "other_pkg.report:Report" in str(e.value)
-    registry._group.cache_clear()
+    registry.plugins.cache_clear()
     with pytest.raises(MeshcError, match="'report'"):
         get_backend("schedule")  # any lookup in the group fails while the clash exists
     res = CliRunner().invoke(backends_cmd.backends, [])

@@ -22,9 +22,9 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
     real = registry.entry_points
     monkeypatch.setattr(registry, "entry_points", lambda group: eps if group == STUDY_GROUP
                         else real(group=group))
-    registry._group.cache_clear()
+    registry.plugins.cache_clear()
     yield eps
-    registry._group.cache_clear()
+    registry.plugins.cache_clear()
 
 
 def test_builtin_studies_are_registered() -> None:
