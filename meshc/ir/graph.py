@@ -5,13 +5,15 @@ the feature axis); weights come from `tfm.weight` ops, so each parameter tensor 
 name, one precision and one residency. Every compute op carries its layer index (-1 for
 ops outside the decoder stack) and its block (attention, mlp, other), and knows its own
 `work()`: MACs, vector work and bytes, independent of hardware.
+
+This file holds the layer ops and registers the dialect; the elementwise ops are in
+graph_elementwise.py, the data-movement ops in graph_data.py, their base in _graph_base.py
+(all importable from here).
 """
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from math import prod
-from typing import ClassVar
 
 from xdsl.dialects.builtin import (
     I64,
@@ -22,11 +24,8 @@ from xdsl.dialects.builtin import (
     UnitAttr,
 )
 from xdsl.dialects.utils import EnumAttribute
-from xdsl.ir import Attribute, Dialect, SpacedOpaqueSyntaxAttribute
+from xdsl.ir import Dialect, SpacedOpaqueSyntaxAttribute
 from xdsl.irdl import (
-    IRDLOperation,
-    VarConstraint,
-    base,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
@@ -35,15 +34,30 @@ from xdsl.irdl import (
     prop_def,
     result_def,
     traits_def,
-    var_operand_def,
-    var_result_def,
 )
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
 
-from meshc.hardware.op_costs import OP_COSTS, vector_ops
-from meshc.ir.state import verify_op_state
+from meshc.hardware.op_costs import OP_COSTS
+from meshc.ir._graph_base import _LB, _common, _int, _shape
+from meshc.ir._graph_base import Block as Block
+from meshc.ir._graph_base import BlockAttr as BlockAttr
+from meshc.ir._graph_base import GraphOp as GraphOp
+from meshc.ir.graph_data import ConcatOp as ConcatOp
+from meshc.ir.graph_data import DequantizeOp as DequantizeOp
+from meshc.ir.graph_data import GenericOp as GenericOp
+from meshc.ir.graph_data import KvAppendOp as KvAppendOp
+from meshc.ir.graph_data import KvReadOp as KvReadOp
+from meshc.ir.graph_data import QuantizeOp as QuantizeOp
+from meshc.ir.graph_data import SliceOp as SliceOp
+from meshc.ir.graph_elementwise import ActivationOp as ActivationOp
+from meshc.ir.graph_elementwise import AddOp as AddOp
+from meshc.ir.graph_elementwise import LayerNormOp as LayerNormOp
+from meshc.ir.graph_elementwise import MulOp as MulOp
+from meshc.ir.graph_elementwise import RmsNormOp as RmsNormOp
+from meshc.ir.graph_elementwise import RopeOp as RopeOp
+from meshc.ir.graph_elementwise import SoftmaxOp as SoftmaxOp
 from meshc.ir.work import (
     ACTIVATION_OPS,
     SOFTMAX_OPS,
@@ -53,19 +67,6 @@ from meshc.ir.work import (
     numel,
     tensor_bytes,
 )
-
-
-class Block(StrEnum):
-    ATTENTION = "attention"
-    MLP = "mlp"
-    OTHER = "other"
-
-
-@irdl_attr_definition
-class BlockAttr(EnumAttribute[Block], SpacedOpaqueSyntaxAttribute):
-    """Which block of a layer an op belongs to: `#tfm<block mlp>`."""
-
-    name = "tfm.block"
 
 
 class AttentionVariant(StrEnum):
@@ -79,61 +80,6 @@ class AttentionVariant(StrEnum):
 class AttentionVariantAttr(EnumAttribute[AttentionVariant], SpacedOpaqueSyntaxAttribute):
     name = "tfm.attention_variant"
 
-
-def _shape(v: Attribute) -> tuple[int, ...]:
-    assert isinstance(v, TensorType)
-    return tuple(v.get_shape())
-
-
-def _int(a: IntegerAttr) -> int:
-    return a.value.data
-
-
-def _without(shape: tuple[int, ...], axis: int) -> tuple[int, ...]:
-    return shape[:axis] + shape[axis + 1:]
-
-
-class GraphOp(IRDLOperation):
-    """Common part of every tfm op: layer index and block."""
-
-    layer = prop_def(IntegerAttr[I64])
-    block = prop_def(BlockAttr)
-
-    @property
-    def layer_index(self) -> int:
-        return _int(self.layer)
-
-    @property
-    def block_name(self) -> str:
-        return self.block.data.value
-
-    def verify_(self) -> None:
-        verify_op_state(self)  # meshc.region, meshc.residency, meshc.part: the typed form only
-        if self.layer_index < -1:
-            raise VerifyException(f"layer must be >= -1, got {self.layer_index}")
-        for r in self.results:
-            if isinstance(r.type, TensorType) and any(d <= 0 for d in r.type.get_shape()):
-                raise VerifyException(f"result shape {_shape(r.type)} has a non-positive dimension")
-        self.verify_shapes()
-
-    def verify_shapes(self) -> None:
-        pass
-
-    @abstractmethod
-    def work(self) -> Work: ...
-
-    def _io(self) -> Work:
-        return Work(
-            in_bytes=sum(tensor_bytes(o.type) for o in self.operands),
-            out_bytes=sum(tensor_bytes(r.type) for r in self.results),
-        )
-
-
-def _common(layer: int, block: str | Block) -> dict[str, Attribute]:
-    return {"layer": IntegerAttr(layer, 64), "block": BlockAttr(Block(block))}
-
-
-_LB = "`layer` $layer $block attr-dict"
 
 
 @irdl_op_definition
@@ -381,201 +327,6 @@ class AttentionOp(GraphOp):
         return self._io() + vec + Work(macs=attn + absorb, attention_macs=attn, linear_macs=absorb)
 
 
-class _Unary(GraphOp):
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    input = operand_def(T)
-    result = result_def(T)
-    assembly_format = "$input " + _LB + " `:` type($result)"
-    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = (1, 0)
-
-    def work(self) -> Work:
-        n = numel(self.result.type)
-        plain, trans = self.OPS_PER_ELEMENT
-        return self._io() + Work(vector_ops=n * plain, transcendental_ops=n * trans)
-
-
-@irdl_op_definition
-class SoftmaxOp(_Unary):
-    """Softmax over the last axis."""
-
-    name = "tfm.softmax"
-    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = OP_COSTS["softmax"]
-
-
-@irdl_op_definition
-class RopeOp(_Unary):
-    """Rotary position embedding (cos/sin tables precomputed): 2 mul + 1 add per element."""
-
-    name = "tfm.rope"
-    OPS_PER_ELEMENT: ClassVar[tuple[int, int]] = OP_COSTS["rope"]
-
-
-class _Norm(GraphOp):
-    KIND: ClassVar[str]  # its entry in hardware/op_costs.py (per element, and per row)
-
-    def verify_shapes(self) -> None:
-        if not _shape(self.input.type):
-            raise VerifyException("a norm needs an input of rank >= 1")
-        width = _shape(self.input.type)[-1]
-        for p in self.params():
-            if _shape(p.type) != (width,):
-                raise VerifyException(f"norm parameter {_shape(p.type)} must be ({width},)")
-
-    def params(self) -> list:
-        return list(self.operands[1:])
-
-    def work(self) -> Work:
-        n = numel(self.result.type)
-        rows = n // _shape(self.input.type)[-1]
-        plain, trans = vector_ops(self.KIND, n, rows)
-        return self._io() + Work(vector_ops=int(plain), transcendental_ops=int(trans))
-
-
-@irdl_op_definition
-class LayerNormOp(_Norm):
-    """LayerNorm over the last axis: mean, variance, normalise, scale, shift (rsqrt per row)."""
-
-    name = "tfm.layernorm"
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    input = operand_def(T)
-    result = result_def(T)
-    gamma = operand_def(TensorType)
-    beta = opt_operand_def(TensorType)
-    KIND: ClassVar[str] = "layernorm"
-    assembly_format = (
-        "$input `,` $gamma (`,` $beta^)? " + _LB
-        + " `:` type($input) `,` type($gamma) (`,` type($beta)^)?"
-    )
-
-
-@irdl_op_definition
-class RmsNormOp(_Norm):
-    """RMSNorm over the last axis: square, sum, normalise, scale (rsqrt per row)."""
-
-    name = "tfm.rmsnorm"
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    input = operand_def(T)
-    result = result_def(T)
-    gamma = operand_def(TensorType)
-    KIND: ClassVar[str] = "rmsnorm"
-    assembly_format = "$input `,` $gamma " + _LB + " `:` type($input) `,` type($gamma)"
-
-
-@irdl_op_definition
-class ActivationOp(GraphOp):
-    """relu, gelu, gelu_tanh, silu, sigmoid; with a second operand, the gated form
-    act(gate) * up (SwiGLU for silu, GeGLU for gelu)."""
-
-    name = "tfm.activation"
-    T: ClassVar = VarConstraint("T", base(TensorType))
-    kind = prop_def(StringAttr)
-    input = operand_def(T)
-    up = opt_operand_def(T)
-    result = result_def(T)
-    assembly_format = "$kind $input (`*` $up^)? " + _LB + " `:` type($result)"
-
-    def verify_shapes(self) -> None:
-        if self.kind.data not in ACTIVATION_OPS:
-            raise VerifyException(
-                f"unknown activation '{self.kind.data}'; known: {', '.join(ACTIVATION_OPS)}")
-
-    def work(self) -> Work:
-        n = numel(self.result.type)
-        plain, trans = ACTIVATION_OPS[self.kind.data]
-        gated = 1 if self.up is not None else 0
-        return self._io() + Work(vector_ops=n * (plain + gated), transcendental_ops=n * trans)
-
-
-class _Binary(GraphOp):
-    """Elementwise with numpy broadcasting."""
-
-    lhs = operand_def(TensorType)
-    rhs = operand_def(TensorType)
-    result = result_def(TensorType)
-    assembly_format = (
-        "$lhs `,` $rhs " + _LB + " `:` type($lhs) `,` type($rhs) `->` type($result)"
-    )
-
-    def verify_shapes(self) -> None:
-        a, b, out = _shape(self.lhs.type), _shape(self.rhs.type), _shape(self.result.type)
-        n = max(len(a), len(b))
-        pa, pb = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
-        if any(x != y and 1 not in (x, y) for x, y in zip(pa, pb, strict=True)) or out != tuple(
-            max(x, y) for x, y in zip(pa, pb, strict=True)
-        ):
-            raise VerifyException(f"cannot broadcast {a} and {b} to {out}")
-
-    def work(self) -> Work:
-        return self._io() + Work(vector_ops=numel(self.result.type))
-
-
-@irdl_op_definition
-class AddOp(_Binary):
-    name = "tfm.add"
-
-
-@irdl_op_definition
-class MulOp(_Binary):
-    name = "tfm.mul"
-
-
-@irdl_op_definition
-class ConcatOp(GraphOp):
-    """Concatenation along the last axis, or with `axis` along another one (data movement
-    only). split-rows joins row blocks with `axis 1`."""
-
-    name = "tfm.concat"
-    inputs = var_operand_def(TensorType)
-    axis = opt_prop_def(IntegerAttr[I64])
-    result = result_def(TensorType)
-    assembly_format = (
-        "$inputs (`axis` $axis^)? " + _LB + " `:` type($inputs) `->` type($result)"
-    )
-
-    def axis_index(self) -> int:
-        """The concatenated axis, from 0."""
-        rank = len(_shape(self.result.type))
-        return rank - 1 if self.axis is None else _int(self.axis)
-
-    def verify_shapes(self) -> None:
-        shapes = [_shape(i.type) for i in self.inputs]
-        out = _shape(self.result.type)
-        a = self.axis_index()
-        if not shapes or not all(shapes) or not 0 <= a < len(out) or any(
-            len(s) != len(out) or _without(s, a) != _without(out, a) for s in shapes
-        ) or sum(s[a] for s in shapes) != out[a]:
-            where = "the last axis" if self.axis is None else f"axis {a}"
-            raise VerifyException(f"concatenating {shapes} on {where} cannot give {out}")
-
-    def work(self) -> Work:
-        return self._io()
-
-
-@irdl_op_definition
-class SliceOp(GraphOp):
-    """Rows `[start, start + len)` of an activation along the tokens axis (axis 1), where
-    len is the result's length there (data movement only). split-rows cuts row blocks
-    with it."""
-
-    name = "tfm.slice"
-    input = operand_def(TensorType)
-    start = prop_def(IntegerAttr[I64])
-    result = result_def(TensorType)
-    assembly_format = "$input `start` $start " + _LB + " `:` type($input) `->` type($result)"
-
-    def verify_shapes(self) -> None:
-        x, out = _shape(self.input.type), _shape(self.result.type)
-        first = _int(self.start)
-        if (len(x) < 2 or len(out) != len(x) or out[:1] + out[2:] != x[:1] + x[2:]
-                or first < 0 or first + out[1] > x[1]):
-            raise VerifyException(f"rows [{first}, {first + (out[1:2] or (0,))[0]}) of {x} "
-                                  f"cannot give {out}")
-
-    def work(self) -> Work:
-        n = tensor_bytes(self.result.type)
-        return Work(in_bytes=n, out_bytes=n)
-
-
 @irdl_op_definition
 class MoeOp(GraphOp):
     """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[E+S, D, F]`,
@@ -625,126 +376,6 @@ class MoeOp(GraphOp):
         return self._io() + Work(macs=macs, linear_macs=macs, vector_ops=vector,
                                  transcendental_ops=tokens * (active * ffn * trans + e * sm_trans))
 
-
-@irdl_op_definition
-class KvReadOp(GraphOp):
-    """Reads the past entries of one KV cache (`k` or `v`) of a layer: `[B, past, width]`."""
-
-    name = "tfm.kv_read"
-    cache = prop_def(StringAttr)
-    result = result_def(TensorType)
-    assembly_format = "$cache " + _LB + " `:` type($result)"
-
-    def work(self) -> Work:
-        n = tensor_bytes(self.result.type)
-        return Work(kv_read_bytes=n, out_bytes=n)
-
-
-@irdl_op_definition
-class KvAppendOp(GraphOp):
-    """Appends new entries `[B, new, width]` to a KV cache; the result is the whole cache
-    `[B, past + new, width]` that attention reads."""
-
-    name = "tfm.kv_append"
-    cache = prop_def(StringAttr)
-    new = operand_def(TensorType)
-    past = opt_operand_def(TensorType)
-    result = result_def(TensorType)
-    assembly_format = (
-        "$cache $new (`past` $past^)? " + _LB
-        + " `:` type($new) (`,` type($past)^)? `->` type($result)"
-    )
-
-    def verify_shapes(self) -> None:
-        new, out = _shape(self.new.type), _shape(self.result.type)
-        if self.past is not None and len(_shape(self.past.type)) != 3:
-            raise VerifyException(f"past {_shape(self.past.type)} is not [B, len, width]")
-        past = _shape(self.past.type)[1] if self.past is not None else 0
-        if self.past is not None and _shape(self.past.type)[::2] != new[::2]:
-            raise VerifyException(f"past {_shape(self.past.type)} and new {new} differ")
-        if len(new) != 3 or out != (new[0], new[1] + past, new[2]):
-            raise VerifyException(f"appending {new} to {past} entries cannot give {out}")
-
-    def work(self) -> Work:
-        n = tensor_bytes(self.new.type)
-        return Work(kv_write_bytes=n, in_bytes=n)
-
-
-@irdl_op_definition
-class QuantizeOp(GraphOp):
-    """Quantizes to a narrower element type with one scale per `group` elements."""
-
-    name = "tfm.quantize"
-    input = operand_def(TensorType)
-    group = prop_def(IntegerAttr[I64])
-    result = result_def(TensorType)
-    assembly_format = (
-        "$input `group` $group " + _LB + " `:` type($input) `->` type($result)"
-    )
-
-    def verify_shapes(self) -> None:
-        if _shape(self.input.type) != _shape(self.result.type):
-            raise VerifyException("quantize must keep the shape")
-        if _int(self.group) <= 0:
-            raise VerifyException("group must be positive")
-
-    def work(self) -> Work:
-        n = numel(self.result.type)
-        return self._io() + Work(vector_ops=2 * n)  # scale and round
-
-
-@irdl_op_definition
-class DequantizeOp(GraphOp):
-    """Widens a quantized tensor back to a compute precision."""
-
-    name = "tfm.dequantize"
-    input = operand_def(TensorType)
-    result = result_def(TensorType)
-    assembly_format = "$input " + _LB + " `:` type($input) `->` type($result)"
-
-    def verify_shapes(self) -> None:
-        if _shape(self.input.type) != _shape(self.result.type):
-            raise VerifyException("dequantize must keep the shape")
-
-    def work(self) -> Work:
-        return self._io() + Work(vector_ops=numel(self.result.type))
-
-
-@irdl_op_definition
-class GenericOp(GraphOp):
-    """An op meshc has no model for (e.g. an unrecognised ONNX op), with its work counted.
-
-    `mac_kind` (optional) says which share its MACs are: `linear` (activation x weight, e.g.
-    a batched matmul over gathered expert weights) or `attention`; without it they count
-    in `macs` only."""
-
-    name = "tfm.generic"
-    op_type = prop_def(StringAttr)
-    inputs = var_operand_def(TensorType)
-    outputs = var_result_def(TensorType)
-    macs = prop_def(IntegerAttr[I64])
-    mac_kind = opt_prop_def(StringAttr)
-    vector_ops = prop_def(IntegerAttr[I64])
-    assembly_format = (
-        "$op_type `(` $inputs `)` `macs` $macs (`kind` $mac_kind^)? `vector_ops` $vector_ops "
-        + _LB + " `:` functional-type($inputs, $outputs)"
-    )
-    MAC_KINDS: ClassVar[tuple[str, ...]] = ("linear", "attention")
-
-    def verify_shapes(self) -> None:
-        if _int(self.macs) < 0 or _int(self.vector_ops) < 0:
-            raise VerifyException("macs and vector_ops must be >= 0")
-        if self.mac_kind is not None and self.mac_kind.data not in self.MAC_KINDS:
-            raise VerifyException(f"mac kind must be one of {', '.join(self.MAC_KINDS)}, "
-                                  f"got '{self.mac_kind.data}'")
-
-    def work(self) -> Work:
-        macs = _int(self.macs)
-        kind = self.mac_kind.data if self.mac_kind is not None else None
-        return self._io() + Work(macs=macs,
-                                 attention_macs=macs if kind == "attention" else 0,
-                                 linear_macs=macs if kind == "linear" else 0,
-                                 vector_ops=_int(self.vector_ops))
 
 
 TFM = Dialect(
