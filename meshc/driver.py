@@ -37,7 +37,13 @@ from meshc.ir.notes import notes
 from meshc.ir.summary import model_parameters
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import numel
-from meshc.passes._common import read_regions, residency_attr, unique_weights, weight_bytes
+from meshc.passes._common import (
+    phase_name,
+    read_regions,
+    residency_attr,
+    unique_weights,
+    weight_bytes,
+)
 from meshc.passes._memory import home_bytes, offchip_copy, phase_args, resident_params, returned
 from meshc.passes._tile_ops import storage_precision
 from meshc.passes.map_mesh import tiled_ops
@@ -223,7 +229,8 @@ def _tokens(f: func.FuncOp, shape: Shape | None = None) -> int:
     1. the elements of its token-id input: the first integer argument an embedding reads
        (a zoo model, a spec's or an ONNX model's token ids), else the first integer argument
        named like one (`input_ids`, `token_ids`, `tokens`, `ids`);
-    2. else the request's batch x seq (x 1 new token in decode), as the frontend was told:
+    2. else the request's batch x seq (x 1 new token in decode; a step function of a
+       phase, split-stages' meshc.phase, counts as its phase), as the frontend was told:
        an integer input that is not a token id (an int8 activation) counts nothing;
     3. else 1.
     """
@@ -236,7 +243,7 @@ def _tokens(f: func.FuncOp, shape: Shape | None = None) -> int:
     if ids:
         return prod(shapes[ids[0]])
     if shape is not None:
-        return shape.batch * (1 if f.sym_name.data == "decode" else shape.seq)
+        return shape.batch * (1 if phase_name(f) == "decode" else shape.seq)
     return 1
 
 

@@ -73,13 +73,13 @@ def insert_passes(spec: str, inserts: Sequence[tuple[str, str, str]]) -> str:
     """`spec` with passes added around its steps: each insert is (`after` or `before`, the
     name of a step of `spec`, one pass with its options), so that a plug-in pass joins a
     named pipeline without rewriting it. An unknown step or a bad pass is a MeshcError."""
-    steps = _split(spec)
+    steps = split_steps(spec)
     for where, step, new in inserts:
         names = [s.split("{", 1)[0].strip() for s in steps]
         if step not in names:
             raise MeshcError(f"the pipeline has no step '{step}'", where=f"--pass-{where}",
                              hint=f"its steps: {', '.join(names)}")
-        if len(_split(new)) != 1:
+        if len(split_steps(new)) != 1:
             raise MeshcError(f"takes one pass, got '{new}'", where=f"--pass-{where}",
                              hint="repeat the option to add several")
         parse_passes(new)  # the pass exists and its options are right
@@ -88,7 +88,7 @@ def insert_passes(spec: str, inserts: Sequence[tuple[str, str, str]]) -> str:
     return ",".join(steps)
 
 
-def _split(spec: str) -> list[str]:
+def split_steps(spec: str) -> list[str]:
     """The steps of a pass list: its top-level comma-separated parts."""
     steps: list[str] = []
     cur: list[str] = []

@@ -216,3 +216,16 @@ def send_recv(f: Fabric, nbytes: float, hops: int = 1) -> CollectiveCost:
     return _free("send-recv", f, nbytes) or _cost(
         "send-recv", "direct", f, nbytes, hops * f.latency_s, nbytes / f.hop_bytes_per_s,
         nbytes * hops, nbytes / f.links_per_hop)
+
+
+def collective(kind: str, f: Fabric, nbytes: float) -> CollectiveCost:
+    """The collective named as the IR names it (`tfm.collective`'s kinds: all_reduce,
+    all_gather, reduce_scatter, all_to_all, send) over every chip of `f`; `nbytes` as the
+    function of that name takes it (a send goes one hop)."""
+    if kind not in _BY_KIND:
+        raise ValueError(f"unknown collective {kind!r}; known: {', '.join(_BY_KIND)}")
+    return _BY_KIND[kind](f, nbytes)
+
+
+_BY_KIND = {"all_reduce": all_reduce, "all_gather": all_gather,
+            "reduce_scatter": reduce_scatter, "all_to_all": all_to_all, "send": send_recv}

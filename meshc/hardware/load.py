@@ -74,6 +74,22 @@ def _resolve(source: str | os.PathLike[str]) -> str:
     )
 
 
+def is_system(source: str) -> bool:
+    """Whether `source` names a system of chips (a system preset, or a file whose top level
+    has `chips` and no `core_types`) rather than one chip. A file that cannot be read is
+    not a system: the chip loader then says what is wrong with it."""
+    s = source.strip()
+    if (SYSTEM_DIR / f"{s}.yaml").is_file():
+        return True
+    if not os.path.isfile(s):
+        return False
+    try:
+        data = load_structured(s, what="hardware file")
+    except MeshcError:
+        return False
+    return isinstance(data, dict) and "chips" in data and "core_types" not in data
+
+
 def not_a_chip(source: str, file: str | None = None) -> MeshcError:
     """The error for a system (several chips, meshc/hardware/system.py) where one chip is
     expected: compiling over a system's chips is not built yet (docs/systems.md)."""
@@ -84,10 +100,9 @@ def not_a_chip(source: str, file: str | None = None) -> MeshcError:
     except MeshcError:
         chips = []
     return MeshcError(
-        "describes a system of chips; meshc compiles for one chip (over the chips of a "
-        "system: not yet, docs/systems.md)", file=file or source,
+        "describes a system of chips where one chip is expected", file=file or source,
         hint=(f"give one of its chips: {', '.join(chips)}; " if chips else "")
-        + f"`meshc system show {source}` describes the system")
+        + f"`meshc compile --hw {source}` compiles over its chips (docs/systems.md)")
 
 
 def parse_hardware(text: str, file: str = "<string>") -> Hardware:

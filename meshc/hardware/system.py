@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -149,6 +149,38 @@ class Fabric:
     @property
     def hop_bytes_per_s(self) -> float:
         return self.link_bytes_per_s * self.links_per_hop
+
+    def sub(self, chips: int) -> Fabric:
+        """The fabric of `chips` neighbouring chips, as a parallel group occupies it: on a
+        switch, a switch of `chips`; on a grid, a block filled from the last axis (whole
+        axes keep their wraparound, a part of an axis is a line), axes of one chip dropped.
+        A count that does not fill such a block is a MeshcError."""
+        if not 1 <= chips <= self.chips:
+            raise MeshcError(f"a group of {chips} chips does not fit {self.chips} chips")
+        if self.kind == "switch" or chips == 1:
+            return replace(self, dims=(chips,), wrap=(False,))
+        dims: list[int] = []
+        wrap: list[bool] = []
+        left = chips
+        for d, w in zip(reversed(self.dims), reversed(self.wrap), strict=True):
+            if left == 1:
+                break
+            if left >= d and left % d == 0:
+                dims.insert(0, d)
+                wrap.insert(0, w)
+                left //= d
+            elif left < d:
+                dims.insert(0, left)
+                wrap.insert(0, False)
+                left = 1
+            else:
+                break
+        if left != 1:
+            shape = "x".join(map(str, self.dims))
+            raise MeshcError(f"{chips} chips do not fill a block of the {shape} grid",
+                             hint="use a group size that fills whole axes from the last "
+                             "one, or divides it")
+        return replace(self, dims=tuple(dims), wrap=tuple(wrap))
 
 
 @dataclass(frozen=True)

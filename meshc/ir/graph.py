@@ -44,6 +44,9 @@ from meshc.ir._graph_base import _LB, _common, _int, _shape
 from meshc.ir._graph_base import Block as Block
 from meshc.ir._graph_base import BlockAttr as BlockAttr
 from meshc.ir._graph_base import GraphOp as GraphOp
+from meshc.ir.graph_collective import CollectiveKind as CollectiveKind
+from meshc.ir.graph_collective import CollectiveKindAttr as CollectiveKindAttr
+from meshc.ir.graph_collective import CollectiveOp as CollectiveOp
 from meshc.ir.graph_data import ConcatOp as ConcatOp
 from meshc.ir.graph_data import DequantizeOp as DequantizeOp
 from meshc.ir.graph_data import GenericOp as GenericOp
@@ -329,9 +332,11 @@ class AttentionOp(GraphOp):
 
 @irdl_op_definition
 class MoeOp(GraphOp):
-    """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[E+S, D, F]`,
-    down `[E+S, F, D]` (S shared experts, always active, stored after the routed ones).
-    Each token runs top_k routed experts plus the shared ones."""
+    """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[L+S, D, F]`,
+    down `[L+S, F, D]` (S shared experts, always active, stored after the routed ones).
+    Each token runs top_k routed experts plus the shared ones. L, `local`, is the routed
+    experts this op holds: all E (the default), or a chip's share under expert
+    parallelism (shard-experts), its tokens then reaching top_k experts of its L."""
 
     name = "tfm.moe"
     input = operand_def(TensorType)
@@ -342,27 +347,35 @@ class MoeOp(GraphOp):
     experts = prop_def(IntegerAttr[I64])
     top_k = prop_def(IntegerAttr[I64])
     shared = prop_def(IntegerAttr[I64])
+    local = opt_prop_def(IntegerAttr[I64])
     result = result_def(TensorType)
     assembly_format = (
-        "$input `,` $router `,` $w_gate `,` $w_up `,` $w_down `experts` $experts `top_k` $top_k "
-        "`shared` $shared " + _LB + " `:` type($input) `,` type($router) `,` type($w_gate) `,` "
-        "type($w_up) `,` type($w_down) `->` type($result)"
+        "$input `,` $router `,` $w_gate `,` $w_up `,` $w_down `experts` $experts "
+        "(`local` $local^)? `top_k` $top_k `shared` $shared " + _LB + " `:` type($input) `,` "
+        "type($router) `,` type($w_gate) `,` type($w_up) `,` type($w_down) `->` type($result)"
     )
 
     def verify_shapes(self) -> None:
         x, r = _shape(self.input.type), _shape(self.router.type)
         g, u, d = _shape(self.w_gate.type), _shape(self.w_up.type), _shape(self.w_down.type)
         e, k, s = _int(self.experts), _int(self.top_k), _int(self.shared)
-        if e <= 0 or not 0 < k <= e or s < 0:
-            raise VerifyException(f"need 0 < top_k ({k}) <= experts ({e}) and shared ({s}) >= 0")
+        n = self.local_experts
+        if e <= 0 or not 0 < k <= e or s < 0 or not 0 < n <= e:
+            raise VerifyException(f"need 0 < top_k ({k}) <= experts ({e}), 0 < local ({n}) "
+                                  f"<= experts and shared ({s}) >= 0")
         dim = x[-1] if x else 0
-        if (not x or r != (dim, e) or len(g) != 3 or g != u or g[:2] != (e + s, dim)
-                or d != (e + s, g[2], dim)):
+        if (not x or r != (dim, e) or len(g) != 3 or g != u or g[:2] != (n + s, dim)
+                or d != (n + s, g[2], dim)):
             raise VerifyException(
                 f"moe weights router {r}, gate {g}, up {u}, down {d} do not match input {x} "
-                f"with {e} experts + {s} shared")
+                f"with {n} of {e} experts + {s} shared")
         if _shape(self.result.type) != x:
             raise VerifyException("moe result must have the input's shape")
+
+    @property
+    def local_experts(self) -> int:
+        """The routed experts this op holds (`local`; default all)."""
+        return _int(self.experts) if self.local is None else _int(self.local)
 
     def work(self) -> Work:
         x, g = _shape(self.input.type), _shape(self.w_gate.type)
@@ -383,7 +396,7 @@ TFM = Dialect(
     [
         WeightOp, EmbeddingOp, LinearOp, LmHeadOp, MatmulOp, AttentionOp, SoftmaxOp, RopeOp,
         LayerNormOp, RmsNormOp, ActivationOp, AddOp, MulOp, MoeOp, KvReadOp, KvAppendOp,
-        QuantizeOp, DequantizeOp, GenericOp, ConcatOp, SliceOp,
+        QuantizeOp, DequantizeOp, GenericOp, ConcatOp, SliceOp, CollectiveOp,
     ],
-    [BlockAttr, AttentionVariantAttr],
+    [BlockAttr, AttentionVariantAttr, CollectiveKindAttr],
 )

@@ -14,10 +14,16 @@ from math import prod
 from xdsl.dialects.builtin import ModuleOp, TensorType
 
 from meshc.hardware.precision import precision_bits
-from meshc.ir.graph import WeightOp
+from meshc.ir.graph import KvAppendOp, WeightOp
 from meshc.ir.summary import kv_caches
 from meshc.ir.work import element_bits, group_scale_bytes, numel, tensor_bytes
-from meshc.passes._common import functions, graph_ops, quantized_operands, weight_bytes
+from meshc.passes._common import (
+    functions,
+    graph_ops,
+    phase_name,
+    quantized_operands,
+    weight_bytes,
+)
 from meshc.passes.lower_quant import QUANTIZED
 from meshc.units import fmt_bytes
 
@@ -39,17 +45,21 @@ class PhaseCache:
 
 
 def phase_caches(module: ModuleOp) -> list[PhaseCache]:
-    out = []
+    """Per phase, the caches its functions hold (the step functions of one phase that
+    split-stages made, run by one chip, add up)."""
+    caches: dict[str, list[KvAppendOp]] = {}
     for f in functions(module):
-        caches = kv_caches(f)
-        if not caches:
+        caches.setdefault(phase_name(f), []).extend(kv_caches(f))
+    out = []
+    for phase, ops in caches.items():
+        if not ops:
             continue
-        shapes = [tuple(c.result.type.get_shape()) for c in caches
+        shapes = [tuple(c.result.type.get_shape()) for c in ops
                   if isinstance(c.result.type, TensorType)]
         batch, tokens = max((s[0], s[1]) for s in shapes) if shapes else (1, 1)
         out.append(PhaseCache(
-            phase=f.sym_name.data, bytes=sum(tensor_bytes(c.result.type) for c in caches),
-            bytes_quantized=sum(_narrowed(c.result.type, Q_KV_BITS) for c in caches),
+            phase=phase, bytes=sum(tensor_bytes(c.result.type) for c in ops),
+            bytes_quantized=sum(_narrowed(c.result.type, Q_KV_BITS) for c in ops),
             batch=batch, tokens=tokens))
     return out
 

@@ -23,7 +23,14 @@ from collections.abc import Iterator
 from typing import NoReturn
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import DenseArrayBase, DictionaryAttr, IntegerAttr, ModuleOp, i64
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DictionaryAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    i64,
+)
 from xdsl.ir import Operation, SSAValue
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
@@ -64,6 +71,7 @@ __all__ = ["ATTR_HW", "ATTR_PART", "ATTR_REGION", "ATTR_RESIDENCY", "PartAttr", 
 ATTR_REGIONS = "meshc.regions"
 ATTR_RESIDENT = "meshc.sram_resident_bytes"
 ATTR_HBM = "meshc.hbm_resident_bytes"
+ATTR_PHASE = "meshc.phase"  # on a step function (split-stages): the phase it is part of
 
 DEFAULT_HW = "mesh-4x4"
 SHARED = "shared"
@@ -180,16 +188,26 @@ def unique_weights(module: ModuleOp) -> dict[str, WeightOp]:
 
 def kv_cache_bytes(module: ModuleOp, region_of: dict[str, str] | None = None) -> dict[str, int]:
     """KV cache bytes per region (the largest phase): what kv_append results hold.
-    `region_of` maps a block to a region; default: every block in the op's meshc.region."""
-    out: dict[str, int] = {}
+    `region_of` maps a block to a region; default: every block in the op's meshc.region.
+    The step functions of one phase (split-stages' `meshc.phase`) that a chip runs all
+    keep their caches on it: they add up."""
+    phases: dict[str, dict[str, int]] = {}
     for f in functions(module):
-        per: dict[str, int] = {}
+        per = phases.setdefault(phase_name(f), {})
         for op in kv_caches(f):
             r = (region_of or {}).get(op.block_name) or region_attr(op)
             per[r] = per.get(r, 0) + tensor_bytes(op.result.type)
+    out: dict[str, int] = {}
+    for per in phases.values():
         for r, b in per.items():
             out[r] = max(out.get(r, 0), b)
     return out
+
+
+def phase_name(f: func.FuncOp) -> str:
+    """The phase a function computes (part of): split-stages' `meshc.phase`, else its name."""
+    attr = f.attributes.get(ATTR_PHASE)
+    return attr.data if isinstance(attr, StringAttr) else f.sym_name.data
 
 
 # --- reading the pass state: the typed form only -------------------------------------------

@@ -140,11 +140,12 @@ def _attention(op: AttentionOp) -> TileProblem:
 
 
 def moe_active(op: MoeOp) -> tuple[int, int, int]:
-    """(tokens, active experts, token-expert pairs): with T tokens each picking top_k of E
-    routed experts, min(E, T * top_k) routed experts run, plus the shared ones."""
+    """(tokens, active experts, token-expert pairs): with T tokens each picking top_k of the
+    L routed experts the op holds (all, or a chip's share), min(L, T * top_k) routed experts
+    run, plus the shared ones."""
     tokens = prod(_shape(op.input.type)[:-1])
-    e, k, s = op.experts.value.data, op.top_k.value.data, op.shared.value.data
-    return tokens, min(e, tokens * k) + s, tokens * (k + s)
+    n, k, s = op.local_experts, op.top_k.value.data, op.shared.value.data
+    return tokens, min(n, tokens * k) + s, tokens * (k + s)
 
 
 def _moe(op: MoeOp) -> TileProblem:

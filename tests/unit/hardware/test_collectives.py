@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 
+from meshc.errors import MeshcError
 from meshc.hardware import load_hardware
 from meshc.hardware.collectives import (
     all_gather,
     all_reduce,
     all_reduce_options,
     all_to_all,
+    collective,
     reduce_scatter,
     send_recv,
 )
@@ -145,3 +147,30 @@ def test_a_v6e_pod_all_reduces_at_googles_quoted_bandwidth() -> None:
     assert c.algorithm == "torus2d"
     assert c.transfer_s == pytest.approx(2 * 15 / 16 * 1e9 / 2 * (1 + 1 / 16) / 200e9)
     assert c.time_s == pytest.approx(5e-3, rel=0.01)
+
+
+def test_a_group_of_chips_occupies_a_block_of_the_fabric() -> None:
+    pod = load_system("tpu-v6e-256").fabric
+    # filled from the last axis: a whole axis keeps its wraparound, a part of one is a line
+    assert (pod.sub(8).dims, pod.sub(8).wrap) == ((8,), (False,))
+    assert (pod.sub(16).dims, pod.sub(16).wrap) == ((16,), (True,))
+    assert (pod.sub(32).dims, pod.sub(32).wrap) == ((2, 16), (False, True))
+    assert pod.sub(256) == pod
+    assert pod.sub(1).chips == 1
+    with pytest.raises(MeshcError, match="24 chips do not fill a block of the 16x16 grid"):
+        pod.sub(24)
+    with pytest.raises(MeshcError, match="does not fit 256 chips"):
+        pod.sub(512)
+    nvl = load_system("h100-8").fabric
+    assert (nvl.sub(4).kind, nvl.sub(4).chips, nvl.sub(4).links_per_hop) == ("switch", 4, 18)
+
+
+def test_collective_prices_the_irs_kinds_with_the_functions_of_their_names() -> None:
+    f = grid(8, links=2)
+    assert collective("all_reduce", f, 1e6) == all_reduce(f, 1e6)
+    assert collective("all_gather", f, 1e6) == all_gather(f, 1e6)
+    assert collective("reduce_scatter", f, 1e6) == reduce_scatter(f, 1e6)
+    assert collective("all_to_all", f, 1e6) == all_to_all(f, 1e6)
+    assert collective("send", f, 1e6) == send_recv(f, 1e6)
+    with pytest.raises(ValueError, match="unknown collective 'broadcast'"):
+        collective("broadcast", f, 1.0)
