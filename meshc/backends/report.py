@@ -200,7 +200,7 @@ def fmt_rate(x: float) -> str:
     return f"{x:,.0f}" if x >= 100 else f"{x:.4g}"
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
@@ -208,7 +208,7 @@ def _ratio(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2f}x"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join("---" if i == 0 else "--:" for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
@@ -223,9 +223,9 @@ def _answers(result: CompileResult) -> list[str]:
         out.append(f"- Decode costs **{ratio:.3g}x** prefill per token "
                    f"({fmt_pj(d.pj_per_token)}/token against {fmt_pj(pf.pj_per_token)}/token).")
     for p in result.phases:
-        out.append(f"- **{_pct(p.idle_compute_fraction)}** of the chip's MAC capacity idles in "
+        out.append(f"- **{pct(p.idle_compute_fraction)}** of the chip's MAC capacity idles in "
                    f"{p.name} (achieved {p.achieved_tflops:.4g} TFLOP/s of "
-                   f"{p.peak_flops / 1e12:.4g}); cores are occupied {_pct(p.core_occupancy)} of "
+                   f"{p.peak_flops / 1e12:.4g}); cores are occupied {pct(p.core_occupancy)} of "
                    "the time.")
     for p in result.phases:
         out.append(f"- {p.name} memory: {_memory_line(p)}.")
@@ -234,11 +234,11 @@ def _answers(result: CompileResult) -> list[str]:
         top = max(ENERGY_COMPONENTS, key=lambda k: breakdown(p)[k])
         share = breakdown(p)[top] / p.energy_pj if p.energy_pj else 0.0
         b = phase_binding(p, hbm_bytes_per_s(result))
-        busy = ", ".join(f"{k} {_pct(v)}" for k, v in b.shares.items())
+        busy = ", ".join(f"{k} {pct(v)}" for k, v in b.shares.items())
         out.append(f"- {p.name}: {fmt_s(p.latency_s)} simulated, "
                    f"{_ratio(pv['simulated_over_lower_bound'])} the lower bound, bound by "
                    f"**{b.label}** (busy share of the latency: {busy}); most energy "
-                   f"goes to {top} ({_pct(share)}).")
+                   f"goes to {top} ({pct(share)}).")
     return [*out, ""]
 
 
@@ -280,11 +280,11 @@ def _summary(result: CompileResult) -> list[str]:
         ["energy/token"] + [fmt_pj(p.pj_per_token) for p in ps],
         ["MACs"] + [fmt_n(p.macs) for p in ps],
         ["achieved TFLOP/s"] + [f"{p.achieved_tflops:.4g}" for p in ps],
-        ["compute utilisation"] + [_pct(p.compute_utilization) for p in ps],
-        ["idle compute"] + [_pct(p.idle_compute_fraction) for p in ps],
+        ["compute utilisation"] + [pct(p.compute_utilization) for p in ps],
+        ["idle compute"] + [pct(p.idle_compute_fraction) for p in ps],
         ["ops"] + [f"{len(p.ops):,}" for p in ps],
     ]
-    return ["## Summary", "", *_table([""] + [p.name for p in ps], rows)]
+    return ["## Summary", "", *md_table([""] + [p.name for p in ps], rows)]
 
 
 def _energy(result: CompileResult) -> list[str]:
@@ -298,24 +298,24 @@ def _energy(result: CompileResult) -> list[str]:
         row = [k]
         for p in ps:
             v = breakdown(p)[k]
-            row += [fmt_pj(v / p.tokens), _pct(v / p.energy_pj if p.energy_pj else 0.0)]
+            row += [fmt_pj(v / p.tokens), pct(v / p.energy_pj if p.energy_pj else 0.0)]
         rows.append(row)
     rows.append(["**total**"] + [c for p in ps for c in (f"**{fmt_pj(p.pj_per_token)}**",
                                                         "100%")])
-    lines += _table(header, rows)
+    lines += md_table(header, rows)
     for p in ps:
         by_class = sorted(p.energy_by_op_class_pj.items(), key=lambda kv: (-kv[1], kv[0]))
         dynamic = sum(v for _, v in by_class)
         lines += [f"By op class in {p.name} (dynamic energy, static excluded):", ""]
-        lines += _table(["op class", "per token", "share"],
-                        [[c, fmt_pj(v / p.tokens), _pct(v / dynamic if dynamic else 0.0)]
+        lines += md_table(["op class", "per token", "share"],
+                        [[c, fmt_pj(v / p.tokens), pct(v / dynamic if dynamic else 0.0)]
                          for c, v in by_class])
     return lines
 
 
 def _latency(result: CompileResult) -> list[str]:
     lines = ["## Latency per phase", ""]
-    lines += _table(["phase", "simulated", "lower bound", "simulated / lower bound",
+    lines += md_table(["phase", "simulated", "lower bound", "simulated / lower bound",
                      "tokens/s"],
                     [[p.name, fmt_s(p.latency_s), fmt_s(p.lower_bound_s),
                       _ratio(predicted_vs_simulated(p)["simulated_over_lower_bound"]),
@@ -325,10 +325,10 @@ def _latency(result: CompileResult) -> list[str]:
         if not longest:
             continue
         lines += [f"Longest ops in {p.name}:", ""]
-        lines += _table(["op", "class", "cores", "duration", "share of latency"],
+        lines += md_table(["op", "class", "cores", "duration", "share of latency"],
                         [[f"`{o.name}`", o.op_class, str(len(o.cores)),
                           fmt_s(o.end_s - o.start_s),
-                          _pct((o.end_s - o.start_s) / p.latency_s if p.latency_s else 0.0)]
+                          pct((o.end_s - o.start_s) / p.latency_s if p.latency_s else 0.0)]
                          for o in longest])
     return lines
 
@@ -341,7 +341,7 @@ def _mapper(result: CompileResult) -> list[str]:
         rows.append([p.name, m.solver, m.status, "yes" if m.fell_back else "no",
                      fmt_s(m.heft_makespan_s), fmt_s(m.makespan_s), fmt_s(p.latency_s),
                      _ratio(pv["simulated_over_predicted"]), fmt_s(m.lower_bound_s)])
-    lines += _table(["phase", "solver", "status", "fell back", "HEFT makespan",
+    lines += md_table(["phase", "solver", "status", "fell back", "HEFT makespan",
                      "mapper makespan", "simulated", "simulated / predicted", "lower bound"],
                     rows)
     agg = aggregate_mapper(result.phases)

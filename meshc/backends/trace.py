@@ -17,6 +17,7 @@ The file holds one event a line.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any
 
@@ -42,11 +43,11 @@ XEvent = tuple[int, int, str, str, str]
 OPS, CORE, LINK, PORT = range(4)  # track kinds, in display order
 
 
-def _us(seconds: float) -> float:
+def us(seconds: float) -> float:
     return round(seconds * NS) / 1000
 
 
-def _x_event(name: str, cat: str, start_s: float, end_s: float, args: Event) -> XEvent:
+def x_event(name: str, cat: str, start_s: float, end_s: float, args: Event) -> XEvent:
     """ts and dur are whole nanoseconds written in µs, so that ts + dur is exact enough to
     compare with the next event's ts."""
     ts, te = round(start_s * NS), round(end_s * NS)
@@ -57,7 +58,7 @@ def _x_event(name: str, cat: str, start_s: float, end_s: float, args: Event) -> 
     return (ts, dur, name, text[:cut], text[cut:])
 
 
-def _lanes(events: list[XEvent]) -> list[list[XEvent]]:
+def lanes(events: list[XEvent]) -> list[list[XEvent]]:
     """Splits one track's events into lanes of non-overlapping events (greedy, in (start,
     duration, name) order, stable): the first lane takes what fits, later lanes the rest."""
     lanes: list[list[XEvent]] = []
@@ -80,9 +81,9 @@ def _op_args(o: OpRecord, cores: int) -> Event:
             "cores": cores, "tiles": o.n_tiles, "tile_shape": list(o.tile_shape),
             "macs": o.macs, "flops": o.flops,
             "hbm_bytes": o.hbm_read_bytes + o.hbm_write_bytes,
-            "compute_us": _us(o.compute_s),
+            "compute_us": us(o.compute_s),
             "energy_pj": round_sig(float(sum(o.energy_pj.values()))),
-            "planned_start_us": _us(o.planned_start_s), "planned_end_us": _us(o.planned_end_s)}
+            "planned_start_us": us(o.planned_start_s), "planned_end_us": us(o.planned_end_s)}
 
 
 def _track_label(kind: int, key: Any) -> str:
@@ -104,17 +105,17 @@ def phase_events(p: PhaseResult, pid: int, mesh: tuple[int, int]) -> list[str]:
             tracks[(CORE, (r, c))] = []
     for o in p.ops:
         cores = o.cores
-        tracks[(OPS, 0)].append(_x_event(o.name, o.block, o.start_s, o.end_s,
+        tracks[(OPS, 0)].append(x_event(o.name, o.block, o.start_s, o.end_s,
                                          _op_args(o, len(cores))))
         alike: dict[int, XEvent] = {}  # by tiles per core: at most two kinds of core
         for core, tiles in zip(cores, tiles_per_core(o.n_tiles, len(cores)), strict=True):
             if tiles not in alike:
-                alike[tiles] = _x_event(o.name, o.block, o.start_s, o.end_s, {
+                alike[tiles] = x_event(o.name, o.block, o.start_s, o.end_s, {
                     "class": o.op_class, "layer": o.layer, "tiles": tiles})
             tracks[(CORE, core)].append(alike[tiles])
     for t in p.transfers:
         dst = t.dst_op or "hbm"
-        e = _x_event(f"{t.src_op} > {dst}", "noc", t.start_s, t.end_s, {
+        e = x_event(f"{t.src_op} > {dst}", "noc", t.start_s, t.end_s, {
             "src_op": t.src_op, "dst_op": dst, "src_core": list(t.src_core),
             "dst_core": list(t.dst_core), "bytes": t.bytes, "hops": t.hops})
         for link in t.links:
@@ -123,15 +124,21 @@ def phase_events(p: PhaseResult, pid: int, mesh: tuple[int, int]) -> list[str]:
     for h in p.hbm:
         key = (h.op, h.read_bytes, h.write_bytes, h.start_s, h.end_s)
         if key not in seen:
-            seen[key] = _x_event(h.op, "hbm", h.start_s, h.end_s, {
+            seen[key] = x_event(h.op, "hbm", h.start_s, h.end_s, {
                 "read_bytes": h.read_bytes, "write_bytes": h.write_bytes})
         tracks[(PORT, h.port)].append(seen[key])
+    return track_events(((_track_label(kind, key), tracks[(kind, key)])
+                         for kind, key in sorted(tracks)), pid)
+
+
+def track_events(tracks: Iterable[tuple[str, list[XEvent]]], pid: int) -> list[str]:
+    """The metadata and spans of named tracks in process `pid`, tracks in the order given;
+    a track whose spans overlap gets more lanes ("name #2", ...)."""
     meta: list[str] = []
     body: list[str] = []
     tid = 0
-    for kind, key in sorted(tracks):
-        label = _track_label(kind, key)
-        for lane_no, lane in enumerate(_lanes(tracks[(kind, key)]) or [[]]):
+    for label, track in tracks:
+        for lane_no, lane in enumerate(lanes(track) or [[]]):
             tid += 1
             name = label if lane_no == 0 else f"{label} #{lane_no + 1}"
             meta.append(compact({"name": "thread_name", "ph": "M", "pid": pid, "tid": tid,
@@ -143,14 +150,19 @@ def phase_events(p: PhaseResult, pid: int, mesh: tuple[int, int]) -> list[str]:
     return meta + body
 
 
+def process_events(pid: int, name: str) -> list[str]:
+    """A process's name and its place in the list."""
+    return [compact({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
+                     "args": {"name": name}}),
+            compact({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
+                     "args": {"sort_index": pid}})]
+
+
 def trace_json(result: CompileResult) -> dict[str, Any]:
     events = EncodedRows()
     for i, p in enumerate(result.phases):
         pid = i + 1
-        events.append(compact({"name": "process_name", "ph": "M", "pid": pid, "tid": 0,
-                               "args": {"name": p.name}}))
-        events.append(compact({"name": "process_sort_index", "ph": "M", "pid": pid, "tid": 0,
-                               "args": {"sort_index": pid}}))
+        events.extend(process_events(pid, p.name))
         events.extend(phase_events(p, pid, result.mesh))
     return {
         "traceEvents": events,

@@ -20,7 +20,14 @@ TIMINGS = "timings.json"
 @click.command("compile")
 @model_options
 @click.option("--hw", "hw", default="tpu-v6e-like", show_default=True,
-              help="Hardware preset name or YAML file.")
+              help="Hardware: a chip or a system of chips (preset name or YAML file).")
+@click.option("--parallel", "parallel", default="", metavar="tp=N,pp=N,...|auto",
+              help="Spread the model over a system's chips: tp, pp, ep, dp, mb (micro-"
+                   "batches), mlp_tp; `auto` tries the degrees that fit (docs/systems.md).")
+@click.option("--objective", type=click.Choice(["latency", "energy", "throughput"]),
+              default="latency", show_default=True,
+              help="What --parallel auto keeps: lowest decode latency, pJ/token, or most "
+                   "tokens/s per chip.")
 @click.option("--pipeline", default="default", show_default=True,
               help="Named pipeline: default, quantized, disaggregated.")
 @click.option("-p", "--passes", default="", help="Explicit pass list (instead of --pipeline).")
@@ -53,7 +60,7 @@ TIMINGS = "timings.json"
 @click.option("--force", is_flag=True,
               help="Write into a folder that holds files meshc did not write (they are kept).")
 def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tuple[str, ...],
-             hw: str, pipeline: str, passes: str, pass_after: tuple[str, ...],
+             hw: str, parallel: str, objective: str, pipeline: str, passes: str, pass_after: tuple[str, ...],
              pass_before: tuple[str, ...], row_blocks: int, mapper: str, budget: float,
              seed: int, cold: bool, train_tokens: int | None, quality_file: str, backends: str,
              out: str, force: bool) -> None:
@@ -62,6 +69,7 @@ def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tu
 
     from meshc.commands.outdir import output_dir
     from meshc.driver import CompileOptions, compile_model
+    from meshc.hardware.load import is_system
     from meshc.registry import backend_names, get_backend
 
     if passes and row_blocks > 1:
@@ -86,6 +94,11 @@ def compile_(model: str, phase: str, batch: int, seq: int, kv_len: int, dims: tu
                           train_tokens=train_tokens, quality_file=quality_file)
     req = request(model, phase, batch, seq, kv_len, dims)
     console = Console(stderr=True)
+    if parallel or is_system(hw):
+        from meshc.commands.system_compile import compile_on_system
+
+        compile_on_system(req, hw, parallel or "tp=1", objective, opts, emitters, out, force)
+        return
     with output_dir(out, force=force) as dest:  # refused before minutes of work, not after
         with console.status("compiling") as status:
             result = compile_model(req, hw, opts, progress=lambda msg: status.update(msg))

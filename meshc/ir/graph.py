@@ -6,9 +6,9 @@ name, one precision and one residency. Every compute op carries its layer index 
 ops outside the decoder stack) and its block (attention, mlp, other), and knows its own
 `work()`: MACs, vector work and bytes, independent of hardware.
 
-This file holds the layer ops and registers the dialect; the elementwise ops are in
-graph_elementwise.py, the data-movement ops in graph_data.py, their base in _graph_base.py
-(all importable from here).
+This file holds the layer ops and registers the dialect; the elementwise ops, data-movement
+ops, collectives and their base: graph_elementwise, graph_data, graph_collective and
+_graph_base (all importable from here).
 """
 
 from __future__ import annotations
@@ -82,7 +82,6 @@ class AttentionVariant(StrEnum):
 @irdl_attr_definition
 class AttentionVariantAttr(EnumAttribute[AttentionVariant], SpacedOpaqueSyntaxAttribute):
     name = "tfm.attention_variant"
-
 
 
 @irdl_op_definition
@@ -332,11 +331,10 @@ class AttentionOp(GraphOp):
 
 @irdl_op_definition
 class MoeOp(GraphOp):
-    """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[L+S, D, F]`,
-    down `[L+S, F, D]` (S shared experts, always active, stored after the routed ones).
-    Each token runs top_k routed experts plus the shared ones. L, `local`, is the routed
-    experts this op holds: all E (the default), or a chip's share under expert
-    parallelism (shard-experts), its tokens then reaching top_k experts of its L."""
+    """Mixture of experts with SwiGLU experts: router `[D, E]`, gate/up `[L+S, D, F]`, down
+    `[L+S, F, D]` (S shared experts, always active, after the routed ones); a token runs
+    top_k routed experts and the shared ones. L (`local`) is the routed experts held: all E
+    (default), or a chip's share under expert parallelism (shard-experts)."""
 
     name = "tfm.moe"
     input = operand_def(TensorType)
@@ -388,7 +386,6 @@ class MoeOp(GraphOp):
         vector = tokens * (active * ffn * (plain + 1) + e * sm_plain + active * dim)
         return self._io() + Work(macs=macs, linear_macs=macs, vector_ops=vector,
                                  transcendental_ops=tokens * (active * ffn * trans + e * sm_trans))
-
 
 
 TFM = Dialect(

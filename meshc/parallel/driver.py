@@ -1,0 +1,204 @@
+"""The system compile: `compile_system(request, system, parallel, options)`.
+
+It reads as its steps: lay the degrees out on the system's chip groups; import the model at
+the batch one chip group sees; run the partitioning passes (quantize, shard-tensor,
+shard-experts, split-stages, lower-collectives) on the whole model; give every chip
+subgroup (a pipeline stage of a group) a module of the step functions it runs; map and
+simulate each distinct module once with the per-chip pipeline on its chip; price the
+collectives and sends on the system's fabric; run the micro-batches through the chain
+(meshc/parallel/schedule.py) and compose the figures (compose.py). Nothing here writes
+files.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+
+from meshc import pipelines
+from meshc.backends.base import gc_paused
+from meshc.driver import CompileOptions, pass_list, simulate_phase, weight_homes
+from meshc.errors import MeshcError
+from meshc.frontends import ModelRequest, load_model
+from meshc.frontends.transformer import Shape
+from meshc.hardware.system import System, load_system
+from meshc.ir.notes import notes
+from meshc.parallel.compose import SystemResult, compose_phase
+from meshc.parallel.degrees import Parallel
+from meshc.parallel.layout import Layout, layout
+from meshc.parallel.pricing import step_charges
+from meshc.passes._stages import StageInfo, stage_info, step_key
+from meshc.passes.lower_collectives import recorded
+from meshc.result import CompileResult, PhaseResult
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ChipModule:
+    """One distinct chip subgroup's work: its name (`tpu.s3`), the subgroups that run the
+    same (names), and its compile result (phases: its distinct step functions)."""
+
+    name: str
+    same_as: tuple[str, ...]
+    result: CompileResult
+
+
+@dataclass(frozen=True)
+class SystemCompile:
+    result: SystemResult
+    chips: tuple[ChipModule, ...]
+    compile_time_s: float
+    timings_s: dict[str, float]
+
+
+def system_passes(opts: CompileOptions, lay: Layout) -> tuple[str, str]:
+    """(the system passes, the per-chip passes): the named pipeline's quantization first,
+    then the partitioning; the chip part is the named pipeline's remaining steps."""
+    steps = pipelines.split_steps(pass_list(opts))
+    if not steps or not steps[0].startswith("lower-quant"):
+        raise MeshcError("a system compile takes a named pipeline", where="-p",
+                         hint="drop -p; --pipeline chooses one")
+    par = lay.parallel
+    by = "block" if lay.disaggregated else "layer"
+    parts = [steps[0], f"split-stages{{stages={par.pp} by={by}}}"]
+    if lay.disaggregated:
+        parts += [f"shard-tensor{{tp={par.tp} role=attention}}",
+                  f"shard-tensor{{tp={par.mlp} role=mlp}}"]
+    elif par.tp > 1:
+        parts.append(f"shard-tensor{{tp={par.tp}}}")
+    if par.ep > 1:
+        parts.append(f"shard-experts{{ep={par.ep}}}")
+    parts.append("lower-collectives")
+    return ",".join(parts), ",".join(steps[1:])
+
+
+def compile_system(req: ModelRequest, target: str | System, par: Parallel,
+                   opts: CompileOptions | None = None,
+                   progress: Progress | None = None) -> SystemCompile:
+    with gc_paused():  # as compile_model: the IR is millions of objects
+        return _compile_system(req, target, par, opts or CompileOptions(), progress)
+
+
+def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
+                    opts: CompileOptions, progress: Progress | None) -> SystemCompile:
+    say = progress or (lambda _msg: None)
+    laps: dict[str, float] = {}
+    t0 = t = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        laps[step] = round(now - t, 3)
+        t = now
+
+    system = target if isinstance(target, System) else load_system(target)
+    lay = layout(system, par, req.shape.batch)
+    shape = replace(req.shape, batch=req.shape.batch // lay.batch_split)
+    say(f"importing {req.source}")
+    module = load_model(replace(req, shape=shape))
+    lap("import")
+    sys_spec, chip_spec = system_passes(opts, lay)
+    pipelines.apply(module, sys_spec, lambda p, _m: say(f"ran {p.name}"),
+                    hw=lay.first_chip.name)
+    lap("partition")
+    steps = [(f, stage_info(f), step_key(f)) for f in _functions(module)]
+    links = {f.sym_name.data: recorded(f) for f, _, _ in steps}
+    chains = {phase: [(f.sym_name.data, info, key, links[f.sym_name.data])
+                      for f, info, key in steps if info.phase == phase]
+              for phase in _phase_order(steps)}
+    chips, results = _map_subgroups(steps, lay, chip_spec, shape, opts, say)
+    lap("map")
+    phases = []
+    for phase, chain in chains.items():
+        charges = step_charges(chain, results, lay, system)
+        phases.append(compose_phase(phase, charges, par.mb, par.dp,
+                                    _tokens(phase, shape) * par.ep, system.n_chips,
+                                    autoregressive=phase == "decode"))
+    lap("compose")
+    result = SystemResult(
+        model=req.source, system=system.name, system_summary=system.summary(),
+        parallel=par.as_dict(), pipeline=f"{sys_spec} | {chip_spec}", phases=tuple(phases),
+        notes=_notes(chips),
+        options={"batch": req.shape.batch, "seq": req.shape.seq, "kv_len": req.shape.kv_len,
+                 "chip_batch": shape.batch, "pipeline": opts.pipeline,
+                 "mapper": opts.mapper, "budget": opts.budget, "seed": opts.seed,
+                 "row_blocks": opts.row_blocks})
+    return SystemCompile(result, tuple(chips), time.perf_counter() - t0, laps)
+
+
+def _notes(chips: list[ChipModule]) -> tuple[str, ...]:
+    """The chip modules' notes, each text once, with the modules that have it."""
+    where: dict[str, list[str]] = {}
+    for m in chips:
+        for who, text in m.result.notes:
+            where.setdefault(f"{who}: {text}", []).append(m.name)
+    return tuple(f"{', '.join(names)}: {text}" for text, names in where.items())
+
+
+def _functions(module: ModuleOp) -> list[func.FuncOp]:
+    return [op for op in module.ops if isinstance(op, func.FuncOp)]
+
+
+def _phase_order(steps: list[tuple[func.FuncOp, StageInfo, str]]) -> list[str]:
+    return list(dict.fromkeys(info.phase for _, info, _ in steps))
+
+
+def _tokens(phase: str, shape: Shape) -> int:
+    """Tokens one chip function processes for one micro-batch."""
+    return shape.batch * (1 if phase == "decode" else shape.seq)
+
+
+def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
+                   chip_spec: str, shape: Shape, opts: CompileOptions,
+                   say: Progress) -> tuple[list[ChipModule], dict[str, PhaseResult]]:
+    """Each subgroup's step functions in a module of their own (its chips hold exactly
+    their weights and caches); subgroups with the same steps are mapped once, and inside a
+    module identical steps are mapped once (after tile-grain, so that the residency and
+    the tiling saw all the chip holds). Returns the modules and a result per step name."""
+    by_sub: dict[tuple[str, int], list[tuple[func.FuncOp, str]]] = {}
+    for f, info, key in steps:
+        by_sub.setdefault((lay.group_of(info.role).name, info.stage), []).append((f, key))
+    same: dict[tuple[str, tuple[str, ...]], list[tuple[str, list[str]]]] = {}
+    for (gname, stage), fs in by_sub.items():
+        sig = (gname, tuple(k for _, k in fs))
+        same.setdefault(sig, []).append((f"{gname}.s{stage}", [f.sym_name.data for f, _ in fs]))
+    first = {sig: by_sub[(sig[0], int(subs[0][0].rsplit(".s", 1)[1]))]
+             for sig, subs in same.items()}
+    results: dict[str, PhaseResult] = {}
+    chips: list[ChipModule] = []
+    for sig, fs in first.items():
+        name, group = same[sig][0][0], lay.group_named(sig[0])
+        say(f"mapping {name} on {group.hw.name}")
+        for f, _ in fs:
+            f.detach()  # type: ignore[no-untyped-call]
+        module = ModuleOp([f for f, _ in fs])
+        start = time.perf_counter()
+        before_map, map_step = chip_spec.rsplit(",", 1)
+        pipelines.apply(module, before_map, hw=group.hw.name)
+        kept: dict[str, func.FuncOp] = {}
+        for f, key in fs:
+            if key in kept:
+                f.detach()  # type: ignore[no-untyped-call]
+                f.erase()
+            else:
+                kept[key] = f
+        pipelines.apply(module, map_step)
+        by_key = {}
+        for key, f in kept.items():
+            say(f"simulating {f.sym_name.data}")
+            by_key[key] = simulate_phase(f, group.hw, shape, opts.cold)
+        for _, names in same[sig]:  # every subgroup doing the same work gets the result
+            for step, key in zip(names, sig[1], strict=True):
+                results[step] = by_key[key]
+        chips.append(ChipModule(name, tuple(n for n, _ in same[sig][1:]), CompileResult(
+            model=name, hardware=group.hw.name, hardware_summary=group.hw.summary(),
+            mesh=(group.hw.mesh_rows, group.hw.mesh_cols), pipeline=chip_spec,
+            phases=tuple(by_key.values()), compile_time_s=time.perf_counter() - start,
+            options={"batch": shape.batch, "seq": shape.seq, "kv_len": shape.kv_len},
+            notes=notes(module), weight_homes=weight_homes(module, bool(group.hw.hbm_stacks)))))
+    return chips, results
