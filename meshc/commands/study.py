@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from meshc.commands.sweep import _names, engine_options, quality_inputs, run_sweep
+from meshc.commands.sweep import _names, engine_options, pair_keys, quality_inputs, run_sweep
 
 
 @click.command("study")
@@ -15,7 +15,7 @@ from meshc.commands.sweep import _names, engine_options, quality_inputs, run_swe
               help="Hardware instead of the study's default (repeatable: an axis).")
 @engine_options
 def study(name: str, models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[str, ...],
-          zipped: bool, jobs: int, engine: str, ray_address: str | None,
+          zipped: bool, paired: str, jobs: int, engine: str, ray_address: str | None,
           cache_dir: str | None, no_cache: bool, train_tokens: int | None, quality_file: str,
           pareto: str, out: str | None, force: bool) -> None:
     """Run the study NAME (`meshc study list` shows them); --grid overrides its axes."""
@@ -28,7 +28,8 @@ def study(name: str, models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[
             click.echo(f"{n:16s} {get_study(n).question}")
         return
     st = get_study(name)
-    base = Grid(tuple(parse_axis(a) for a in st.grid), st.zipped or zipped)
+    base = Grid(tuple(parse_axis(a) for a in st.grid), st.zipped or zipped,
+                (*st.paired, *pair_keys(paired)))
     sweep = Sweep(models or st.models, hws or st.hws,
                   base.override(parse_axis(a) for a in grid),
                   {**st.fixed, **quality_inputs(train_tokens, quality_file)})

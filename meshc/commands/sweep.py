@@ -25,12 +25,17 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--grid", "grid", multiple=True, metavar="KEY=V1,V2,...",
                      help="An axis of the grid (repeatable; points are the cartesian "
                           "product): a compile option (phase, batch, seq, kv_len, pipeline, "
-                          "row_blocks, mapper, budget, seed, cold), a pass option (weights, "
-                          "acts, kv, group, grain), model, hw, arch.FIELD (incl. "
-                          "arch.moe.experts, arch.mlp_mult) or hw.PATH (a dotted path into "
-                          "the hardware YAML, e.g. hw.hbm.stacks.0.bytes_per_s)."),
+                          "row_blocks, mapper, budget, seed, cold, parallel, objective), a "
+                          "pass option (weights, acts, kv, group, grain), model, hw, "
+                          "arch.FIELD (incl. arch.moe.experts, arch.mlp_mult) or hw.PATH (a "
+                          "dotted path into the hardware YAML, e.g. "
+                          "hw.hbm.stacks.0.bytes_per_s). parallel's values are separated by "
+                          "';': --grid 'parallel=tp=2,pp=4;tp=8'."),
         click.option("--zip", "zipped", is_flag=True,
                      help="Pair the --grid lists (all of one length) instead of crossing them."),
+        click.option("--pair", "paired", default="", metavar="KEY,KEY,...",
+                     help="Pair these keys' lists (of one length) and cross them with the "
+                          "rest: --pair hw,parallel gives each system its layout."),
         click.option("--jobs", "-j", type=click.IntRange(min=1), default=default_jobs(),
                      show_default="the cores", help="Points compiled at once."),
         click.option("--engine", type=click.Choice(ENGINES), default="local",
@@ -61,21 +66,35 @@ def engine_options(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.command("sweep")
 @click.argument("models", nargs=-1, required=True)
 @click.option("--hw", "hws", multiple=True, default=("tpu-v6e-like",), show_default=True,
-              help="Hardware preset or YAML file (repeatable: an axis).")
+              help="Hardware: a chip or a system of chips, preset or YAML file (repeatable: "
+                   "an axis). A system point compiles over its chips (--grid parallel=...).")
 @engine_options
 def sweep(models: tuple[str, ...], hws: tuple[str, ...], grid: tuple[str, ...], zipped: bool,
-          jobs: int, engine: str, ray_address: str | None, cache_dir: str | None,
+          paired: str, jobs: int, engine: str, ray_address: str | None, cache_dir: str | None,
           no_cache: bool, train_tokens: int | None, quality_file: str, pareto: str,
           out: str | None, force: bool) -> None:
     """Compile MODEL... on every point of a grid and tabulate, plot and rank the results."""
     from meshc.studies.grid import parse_grid
     from meshc.studies.sweep import Sweep
 
-    s = Sweep(tuple(models), tuple(hws), parse_grid(grid, zipped),
+    s = Sweep(tuple(models), tuple(hws), parse_grid(grid, zipped, pair_keys(paired)),
               quality_inputs(train_tokens, quality_file))
     run_sweep(s, jobs=jobs, engine=engine, ray_address=ray_address, cache_dir=cache_dir,
               no_cache=no_cache, pareto=_names(pareto, "--pareto"), out=out or "sweep", force=force,
               title=f"Sweep of {', '.join(models)} on {', '.join(hws)}")
+
+
+def pair_keys(text: str) -> tuple[str, ...]:
+    """--pair's keys, each one the grid knows."""
+    from meshc.studies.grid import check_key
+
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    for k in keys:
+        try:
+            check_key(k)
+        except MeshcError as e:
+            raise MeshcError(e.message, where="--pair", hint=e.hint) from None
+    return keys
 
 
 def quality_inputs(train_tokens: int | None, quality_file: str) -> dict[str, Any]:
@@ -91,10 +110,10 @@ def quality_inputs(train_tokens: int | None, quality_file: str) -> dict[str, Any
 
 def _names(text: str, option: str) -> tuple[str, ...]:
     """Comma-separated figure names, each one a sweep records."""
-    from meshc.studies.run import MODEL_METRICS, PHASE_METRICS
+    from meshc.studies.run import MODEL_METRICS, PHASE_METRICS, SYSTEM_METRICS
 
     names = tuple(n.strip() for n in text.split(",") if n.strip())
-    known = {*PHASE_METRICS, *MODEL_METRICS}
+    known = {*PHASE_METRICS, *MODEL_METRICS, *SYSTEM_METRICS}
     for n in names:
         if n.split(".", 1)[-1] not in known and not n.split(".", 1)[-1].startswith(
                 "energy_share."):

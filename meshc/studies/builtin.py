@@ -4,6 +4,7 @@ a minute or two; `--grid` overrides any axis (and `--grid mapper=cpsat` the mapp
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -199,7 +200,9 @@ def perplexity_fronts(t: Table, name: Callable[[Row], str]) -> list[str]:
     return lines
 
 
-def disaggregation(t: Table) -> str:
+def regions(t: Table) -> str:
+    """Per batch, the disaggregated pipeline (attention and MLP on separate core regions of
+    one chip) against the default (shared)."""
     lines = []
     for batch, rows in _by(t, "batch").items():
         got = {r["pipeline"]: r for r in rows if r["ok"]}
@@ -210,6 +213,92 @@ def disaggregation(t: Table) -> str:
         parts = [f"{c} {d[c] / s[c]:.2f}x" for c in ("prefill.latency_s", "decode.latency_s",
                                                       "decode.pj_per_token") if _num(s, c)]
         lines.append(f"{_label('batch', batch)}disaggregated vs shared: " + ", ".join(parts))
+    return "\n".join(lines)
+
+
+# a system study's figures: (column, what, larger is better)
+SYSTEM_FIGURES = (("decode.latency_s", "decode latency", False),
+                  ("prefill.latency_s", "prefill latency", False),
+                  ("decode.pj_per_token", "decode pJ/token", False),
+                  ("prefill.pj_per_token", "prefill pJ/token", False),
+                  ("decode.tokens_per_s_per_chip", "decode tokens/s per chip", True),
+                  ("prefill.tokens_per_s_per_chip", "prefill tokens/s per chip", True))
+
+
+def _batch(b: Any) -> str:
+    return f"batch {b}" if b is not None else "the one batch"
+
+
+def _group(seq: Sequence[tuple[Any, str]]) -> list[tuple[str, list[Any]]]:
+    """(batch, value) in batch order -> runs of one value: [(value, [batches])]."""
+    runs: list[tuple[str, list[Any]]] = []
+    for b, v in seq:
+        if runs and runs[-1][0] == v:
+            runs[-1][1].append(b)
+        else:
+            runs.append((v, [b]))
+    return runs
+
+
+def _runs(seq: Sequence[tuple[Any, str]]) -> str:
+    """"hbm at every batch", or "pipeline at 2, 8; hbm at 32"."""
+    runs = _group(seq)
+    if len(runs) == 1:
+        return f"{runs[0][0]} at every batch"
+    return "; ".join(f"{v} at {', '.join(map(str, bs))}" for v, bs in runs)
+
+
+def crossover(what: str, wins: Sequence[tuple[Any, str, float]], ratio: str) -> str:
+    """One figure's verdict from (batch, winner, ratio) in batch order: who wins where, and
+    between which batches the lead changes hands."""
+    runs = _group([(b, w) for b, w, _ in wins])
+    figures = f"({ratio}: " + ", ".join(f"{r:.3g}x at {_batch(b)}" for b, _, r in wins) + ")"
+    if len(runs) == 1:
+        return f"{what}: {runs[0][0]} wins at every batch {figures}"
+    where = _runs([(b, w) for b, w, _ in wins])
+    cross = ", ".join(f"between batch {p[1][-1]} and {q[1][0]}"
+                      for p, q in itertools.pairwise(runs))
+    return f"{what}: {where}; the lead changes {cross} {figures}"
+
+
+def disaggregation(t: Table) -> str:
+    """The first system (disaggregated) against the second, per figure and batch: which wins
+    and where it crosses over."""
+    hws = list(dict.fromkeys(str(r["hw"]) for r in t.rows)) if "hw" in t.keys else []
+    if len(hws) != 2:
+        return ("needs two systems to compare (the grid's hw, each with its parallel layout), "
+                f"got {len(hws) or 1}")
+    a, b = hws
+    ok = {hw: next((r for r in t.ok_rows() if r["hw"] == hw), None) for hw in hws}
+    head = [f"{hw} ({r['layout']} on {r['decode.chips_used'] or r['prefill.chips_used']} chips)"
+            if r is not None else f"{hw} (no point compiled)" for hw, r in ok.items()]
+    lines = [f"{head[0]} against {head[1]}; ratios are {a} / {b}"]
+    verdicts: set[str] = set()
+    for col, what, larger in SYSTEM_FIGURES:
+        if col not in t.columns:
+            continue
+        wins = []
+        for batch, rows in sorted(_by(t, "batch").items(), key=lambda kv: kv[0] or 0):
+            got = {r["hw"]: float(r[col]) for r in rows if _num(r, col) is not None}
+            if {a, b} <= got.keys() and got[b] > 0:
+                first = got[a] > got[b] if larger else got[a] < got[b]
+                wins.append((batch, a if first else b, got[a] / got[b]))
+        if wins:
+            lines.append(crossover(what, wins, f"{a} / {b}"))
+            verdicts |= {w for _, w, _ in wins}
+        else:
+            lines.append(f"{what}: not compared at any batch")
+    if len(verdicts) == 1:
+        lines.append(f"{verdicts.pop()} wins every figure at every batch compared")
+    for phase in ("decode", "prefill"):
+        bound = [f"{hw} {_runs([(r.get('batch'), r[f'{phase}.bottleneck']) for r in rows])}"
+                 for hw in hws if (rows := sorted(
+                     (r for r in t.ok_rows() if r["hw"] == hw and r.get(f"{phase}.bottleneck")),
+                     key=lambda r: r.get("batch") or 0))]
+        if bound:
+            lines.append(f"{phase} bound by: " + "; ".join(bound))
+    lines += [f"{r['hw']} {_batch(r.get('batch'))}: failed: {_short(r['reason'])}"
+              for r in t.rows if not r["ok"]]
     return "\n".join(lines)
 
 
@@ -276,10 +365,18 @@ QUANTIZATION = Study(  # the zoo models with training tokens or measured perplex
     quantization, {"mapper": "heft", "seq": 512},
     ("decode.pj_per_token", "prefill.pj_per_token", "perplexity", "decode.latency_s"),
     ("decode.pj_per_token", "perplexity"))
-DISAGGREGATION = Study(
-    "disaggregation", "Is putting attention and the MLP on separate core regions worth it?",
-    ("gpt2",), ("mesh-4x4",), ("pipeline=default,disaggregated", "batch=1,8"),
-    disaggregation, {"mapper": "heft", "seq": 256, "kv_len": 256},
+DISAGGREGATION = Study(  # layouts: docs/studies.md (tp=2,pp=4 runs out of SRAM at batch 128)
+    "disaggregation", "Attention on HBM chips and the MLP on SRAM chips, against the HBM "
+    "chips alone: which wins latency, pJ/token and tokens/s per chip, at which batch?",
+    ("llama3-8b",), ("hetero-v6e-groq", "tpu-v6e-8"),
+    ("parallel=tp=4,pp=2,mlp_tp=16,mb=2;tp=8", "batch=2,8,32,128"), disaggregation,
+    {"mapper": "heft", "pipeline": "quantized", "seq": 128, "kv_len": 1024},
+    ("latency_s", "pj_per_token", "tokens_per_s_per_chip", "bottleneck"),
+    ("decode.latency_s", "decode.pj_per_token"), paired=("hw", "parallel"))
+REGIONS = Study(
+    "regions", "Is putting attention and the MLP on separate core regions of one chip worth "
+    "it?", ("gpt2",), ("mesh-4x4",), ("pipeline=default,disaggregated", "batch=1,8"),
+    regions, {"mapper": "heft", "seq": 256, "kv_len": 256},
     ("decode.latency_s", "prefill.latency_s", "decode.pj_per_token"))
 GRAIN = Study(
     "grain", "Which SRAM per core and tile grain fit the model, and which is fastest?",

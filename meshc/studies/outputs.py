@@ -13,7 +13,7 @@ from meshc.studies.table import Table, csv_text, json_text, with_pareto
 
 DEFAULT_PARETO = ("latency_s", "pj_per_token")
 DEFAULT_METRICS = ("latency_s", "tokens_per_s", "pj_per_token", "idle_compute_fraction",
-                   "decode_over_prefill_cost_per_token")
+                   "decode_over_prefill_cost_per_token", "tokens_per_s_per_chip")
 
 
 def _fmt(v: Any) -> str:
@@ -47,7 +47,10 @@ def report_md(table: Table, sweep: Sweep, cols: Sequence[str], pareto_cols: Sequ
     lines += [f"Models: {', '.join(sweep.models)}; hardware: {', '.join(sweep.hws)}.",
               f"{len(table.rows)} points, {len(ok)} compiled, {len(table.rows) - len(ok)} "
               "failed.", ""]
-    lines += ["Grid" + (" (zipped):" if sweep.grid.zipped else ":"), ""]
+    paired = [k for k in sweep.full_grid().keys if k in sweep.grid.paired]
+    how = " (zipped)" if sweep.grid.zipped else f" ({' and '.join(paired)} paired)" \
+        if len(paired) > 1 else ""
+    lines += [f"Grid{how}:", ""]
     lines += [f"- `{a.key}`: {', '.join(map(str, a.values))}" for a in sweep.full_grid().axes]
     lines += [f"- `{k}` = {v} (every point)" for k, v in sorted(sweep.fixed.items())] + [""]
     front = [r for r in table.rows if r.get("pareto")]
@@ -76,7 +79,8 @@ def artifacts(table: Table, sweep: Sweep, metrics: Sequence[str] = DEFAULT_METRI
     cols = metric_columns(table, metrics)
     extra = {"title": title, "answer": answer, "models": list(sweep.models),
              "hardware": list(sweep.hws), "fixed": dict(sorted(sweep.fixed.items())),
-             "zipped": sweep.grid.zipped, "pareto_columns": list(pareto_cols)}
+             "zipped": sweep.grid.zipped, "pareto_columns": list(pareto_cols),
+             **({"paired": list(sweep.grid.paired)} if sweep.grid.paired else {})}
     out: dict[str, str | bytes] = {
         "results.csv": csv_text(table), "results.json": json_text(table, extra),
         "report.md": report_md(table, sweep, cols, pareto_cols, title, answer)}

@@ -130,6 +130,18 @@ def other_phase(table: Table, cols: Sequence[str]) -> tuple[str, tuple[str, ...]
     return None
 
 
+def _independent(keys: list[str], table: Table) -> list[str]:
+    """`keys` less those that vary in step with an earlier one (paired, one value of each
+    for one of the other: hw and its parallel layout): their plots would be the same."""
+    out: list[str] = []
+    for k in keys:
+        if not any(len({(repr(r[j]), repr(r[k])) for r in table.rows})
+                   == len({repr(r[j]) for r in table.rows})
+                   == len({repr(r[k]) for r in table.rows}) for j in out):
+            out.append(k)
+    return out
+
+
 def plot_files(table: Table, metrics: Sequence[str], pareto_cols: Sequence[str]
                ) -> dict[str, bytes]:
     """plots/METRIC_vs_KEY.png, plots/heatmap_METRIC.png, plots/pareto.png (and
@@ -137,8 +149,10 @@ def plot_files(table: Table, metrics: Sequence[str], pareto_cols: Sequence[str]
     out: dict[str, bytes] = {}
     if not table.ok_rows():
         return out
-    varying = [k for k in table.keys if len({repr(r[k]) for r in table.rows}) > 1]
-    for m in metrics:
+    varying = _independent([k for k in table.keys if len({repr(r[k]) for r in table.rows}) > 1],
+                           table)
+    for m in (m for m in metrics  # a figure in words (a bottleneck) has no axis
+              if any(isinstance(r.get(m), int | float) for r in table.ok_rows())):
         for k in varying:
             out[f"plots/{_safe(m)}_vs_{_safe(k)}.png"] = against_key(table, m, k, varying)
         if len(varying) == 2:

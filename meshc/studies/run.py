@@ -2,7 +2,10 @@
 
 The figures come from the library's own answers: `report_json` for every phase figure,
 `inspect_module` (the counting conventions) for the KV cache bytes, the CompileResult for
-the decode/prefill ratio; nothing here re-derives them.
+the decode/prefill ratio; nothing here re-derives them. A system point's come from its
+SystemResult (`compile_system`, or the search of `parallel=auto`): the figures a SystemPhase
+has, the system ones (SYSTEM_METRICS) and the layout compiled; the chip-only figures it
+cannot give (utilisation, HBM bytes, energy shares by component, ...) stay empty.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from meshc.errors import MeshcError
+from meshc.parallel.compose import SystemResult
 from meshc.result import ENERGY_COMPONENTS, CompileResult
 from meshc.studies.tasks import Task
 
@@ -27,6 +31,10 @@ PHASE_METRICS = ("latency_s", "tokens_per_s", "pj_per_token", "pj_per_token_at_q
 QUALITY_FIGURES = ("loss", "perplexity")  # smaller is better, compared on one basis only
 QUALITY_METRICS = (*QUALITY_FIGURES, "quality_kind", "quality_basis", "quality_note")
 MODEL_METRICS = ("weight_bytes", "decode_over_prefill_cost_per_token", *QUALITY_METRICS)
+# a system's figures per phase (a chip point has them too: one chip, no links, no
+# bottleneck of the system's kinds), and the layout a system point compiled
+SYSTEM_METRICS = ("tokens_per_s_per_chip", "chips_used", "link_energy_share", "bottleneck")
+SYSTEM_MODEL_METRICS = ("layout",)
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,46 @@ def _reason(text: str, names: dict[str, str]) -> str:
 def _metrics(task: Task, model: str, hw: str) -> dict[str, Any]:
     from meshc.driver import compile_model
 
+    if task.parallel:
+        return _system_metrics(task, model, hw)
     req = replace(task.request, source=model)
     result = compile_model(req, hw, task.options)
     out = metrics(result, _kv_cache_bytes(task, model, hw), overridden=bool(task.model_text))
     out["quality_note"] = _reason(out["quality_note"], {model: task.model})
+    return out
+
+
+def _system_metrics(task: Task, model: str, hw: str) -> dict[str, Any]:
+    """A system compile of the task (as `meshc compile --hw SYSTEM --parallel ...`)."""
+    from meshc.hardware.load import load_hardware
+    from meshc.hardware.system import load_system, system_of_one
+    from meshc.parallel.degrees import parse_parallel
+    from meshc.parallel.driver import compile_system
+    from meshc.parallel.search import search
+
+    req = replace(task.request, source=model)
+    system = load_system(hw) if task.system else system_of_one(load_hardware(hw))
+    if task.parallel == "auto":
+        sc = search(req, system, task.objective, task.options, lambda _msg: None)
+    else:
+        sc = compile_system(req, system, parse_parallel(task.parallel), task.options)
+    return system_metrics(sc.result, _kv_cache_bytes(task, model, system.groups[0].hw.source))
+
+
+def system_metrics(result: SystemResult, kv_cache: dict[str, int]) -> dict[str, Any]:
+    """The figures of one system compile as flat columns (None where it has none)."""
+    out: dict[str, Any] = {**dict.fromkeys(MODEL_METRICS), **quality_metrics(None, False)}
+    out["quality_note"] = "a system compile reports no quality"
+    for p in result.phases:
+        figures = {"latency_s": p.latency_s, "tokens_per_s": p.tokens_per_s,
+                   "pj_per_token": p.pj_per_token, "kv_cache_bytes": kv_cache.get(p.name, 0),
+                   "tokens_per_s_per_chip": p.tokens_per_s_per_chip,
+                   "chips_used": p.chips_used, "link_energy_share": p.link_energy_share,
+                   "bottleneck": p.bottleneck}
+        out |= {f"{p.name}.{k}": v for k, v in figures.items()}
+    out["decode_over_prefill_cost_per_token"] = result.decode_over_prefill
+    out["layout"] = ",".join(f"{k}={v}" for k, v in result.parallel.items()  # as --parallel
+                             if v != 1 or k in ("tp", "mlp_tp"))
     return out
 
 
@@ -135,6 +179,8 @@ def metrics(result: CompileResult, kv_cache: dict[str, int], overridden: bool = 
         total = p["energy_pj"]
         figures |= {f"energy_share.{c}": p["energy_breakdown_pj"][c] / total if total else 0.0
                     for c in ENERGY_COMPONENTS}
+        figures |= {"tokens_per_s_per_chip": p["tokens_per_s"], "chips_used": 1,
+                    "link_energy_share": 0.0}
         out |= {f"{name}.{k}": v for k, v in figures.items()}
     out["decode_over_prefill_cost_per_token"] = rj.get("decode_over_prefill_cost_per_token")
     return out
@@ -158,7 +204,10 @@ def quality_metrics(q: dict[str, Any] | None, overridden: bool) -> dict[str, Any
             "quality_basis": basis, "quality_note": note}
 
 
-def metric_columns(phases: tuple[str, ...]) -> list[str]:
-    """Every metric column, in a fixed order."""
-    per_phase = [*PHASE_METRICS, *(f"energy_share.{c}" for c in ENERGY_COMPONENTS)]
-    return [f"{ph}.{m}" for ph in phases for m in per_phase] + list(MODEL_METRICS)
+def metric_columns(phases: tuple[str, ...], system: bool = False) -> list[str]:
+    """Every metric column, in a fixed order; `system`: with the system figures (a sweep
+    with a system point)."""
+    per_phase = [*PHASE_METRICS, *(f"energy_share.{c}" for c in ENERGY_COMPONENTS),
+                 *(SYSTEM_METRICS if system else ())]
+    return [f"{ph}.{m}" for ph in phases for m in per_phase] + list(MODEL_METRICS) + list(
+        SYSTEM_MODEL_METRICS if system else ())

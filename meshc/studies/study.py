@@ -38,6 +38,7 @@ class Study:
     metrics: tuple[str, ...] = ("latency_s", "pj_per_token")  # figures plotted
     pareto: tuple[str, ...] = ("latency_s", "pj_per_token")
     zipped: bool = False  # pair the grid's lists instead of crossing them
+    paired: tuple[str, ...] = ()  # keys paired with each other, crossed with the rest
     # points that depend on the models (quant-tax: the layers that reach a parameter
     # multiplier): the sweep built from the defaults, --model, --hw and --grid -> the one run
     expand: Callable[[Sweep], Sweep] | None = None

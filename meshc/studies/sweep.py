@@ -36,7 +36,7 @@ class Sweep:
         """The grid with `model` and `hw` axes when more than one is given."""
         inputs = [Axis(k, v) for k, v in (("model", self.models), ("hw", self.hws))
                   if len(v) > 1 and k not in self.grid.keys]
-        return Grid((*inputs, *self.grid.axes), self.grid.zipped)
+        return Grid((*inputs, *self.grid.axes), self.grid.zipped, self.grid.paired)
 
     def point_settings(self, point: Point) -> dict[str, Any]:
         fixed = {"model": self.models[0], "hw": self.hws[0], **self.fixed}

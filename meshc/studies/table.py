@@ -15,7 +15,8 @@ from meshc.errors import MeshcError
 from meshc.frontends.transformer import PHASES
 from meshc.studies.run import QUALITY_FIGURES, metric_columns
 
-MAXIMIZE = ("tokens_per_s", "compute_utilization")  # larger is better; the rest: smaller
+# larger is better; the rest: smaller
+MAXIMIZE = ("tokens_per_s", "tokens_per_s_per_chip", "compute_utilization")
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ def build(keys: Sequence[str], results: Sequence[tuple[dict[str, Any], dict[str,
     """`results`: (swept values, stored outcome) per point, in point order."""
     phases = tuple(ph for ph in PHASES
                    if any(f"{ph}.latency_s" in o["metrics"] for _, o in results))
-    columns = (*keys, "ok", "reason", *metric_columns(phases))
+    system = any(f"{ph}.bottleneck" in o["metrics"] for ph in phases for _, o in results)
+    columns = (*keys, "ok", "reason", *metric_columns(phases, system))
     rows = tuple({**{k: values.get(k) for k in keys}, "ok": o["ok"], "reason": o["reason"],
                   **{c: o["metrics"].get(c) for c in columns[len(keys) + 2:]}}
                  for values, o in results)

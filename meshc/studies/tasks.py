@@ -6,6 +6,11 @@ that a bad key or value is a MeshcError naming it before any work; the worker pu
 in a file for the compile. The key hashes everything the result depends on: the model's
 content, the hardware file's content after overrides, the request, the options, the limits
 in force, meshc's version and its code, so a cached outcome is reused only when it must be the same.
+
+A point whose hw names a system of chips, or that sets `parallel`, is a system compile: its
+key adds the system file and every chip file it names, the parallel degrees and, for
+`parallel=auto`, the objective. `hw.*` overrides then set paths of the system file
+(`hw.links.bytes_per_s`, `hw.chips.mlp.count`) when hw is a system, else of the chip's.
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, zoo
 from meshc.frontends.arch import Arch, arch_from_dict
 from meshc.frontends.transformer import PHASES, Shape
-from meshc.hardware.load import preset_names, preset_path, validate_hardware
-from meshc.inputs import load_structured, read_bytes
+from meshc.hardware.load import SYSTEM_DIR, is_system, preset_names, preset_path, validate_hardware
+from meshc.hardware.system import System, load_system, system_names, validate_system
+from meshc.inputs import load_structured, parse_yaml, read_bytes
 from meshc.quality.tables import train_tokens
-from meshc.studies.grid import PASS_KEYS
+from meshc.studies.grid import PASS_KEYS, check_parallel, check_value
 
-FORMAT = 2  # of the cached outcome: bump when the metrics a point records change
+FORMAT = 3  # of the cached outcome: bump when the metrics a point records change
 
 
 class PointFailure(MeshcError):
@@ -52,6 +58,11 @@ class Task:
     hw_text: str = ""
     limits: tuple[tuple[str, int], ...] = ()
     key: str = ""
+    # a system compile: the degrees (grid.check_parallel's form, or "auto"; "" a chip
+    # compile), the objective of "auto", and whether hw names a system (else a chip)
+    parallel: str = ""
+    objective: str = ""
+    system: bool = False
 
 
 def resolve(index: int, s: dict[str, Any]) -> Task:
@@ -74,10 +85,16 @@ def resolve(index: int, s: dict[str, Any]) -> Task:
     pass_opts = {k: v for k, v in s.items() if k in PASS_KEYS}
     if pass_opts:
         opts = replace(opts, passes=with_pass_options(pass_list(opts), pass_opts))
+    system = is_system(hw)
+    parallel = check_parallel(s.get("parallel") or "tp=1") if system or s.get("parallel") \
+        else ""
+    objective = check_value("objective", s.get("objective", "latency")) \
+        if parallel == "auto" else ""
+    text = (_system_text if system else _hw_text)(hw, hw_over) if hw_over else ""
     task = Task(index, model, hw, ModelRequest(model, phases, shape), opts,
                 model_text=_arch_text(model, arch_over) if arch_over else "",
-                hw_text=_hw_text(hw, hw_over) if hw_over else "",
-                limits=tuple((n, limits.get(n)) for n in sorted(limits.LIMITS)))
+                hw_text=text, limits=tuple((n, limits.get(n)) for n in sorted(limits.LIMITS)),
+                parallel=parallel, objective=objective, system=system)
     return replace(task, key=content_key(task))
 
 
@@ -160,10 +177,48 @@ def _hw_text(hw: str, over: dict[str, Any]) -> str:
     try:
         validate_hardware(data, hw)
     except MeshcError as e:
-        where = ", ".join(f"hw.{p}={v}" for p, v in sorted(over.items()))
-        raise MeshcError(f"{e.where or ''}: {e.message}" if e.where else e.message,
-                         file=hw, where=f"--grid {where}", hint=e.hint) from None
+        raise _overridden(e, hw, over) from None
     return yaml.safe_dump(data, sort_keys=True)
+
+
+def _overridden(e: MeshcError, hw: str, over: dict[str, Any]) -> MeshcError:
+    """A validation error of an overridden hardware or system file, naming the overrides."""
+    where = ", ".join(f"hw.{p}={v}" for p, v in sorted(over.items()))
+    return MeshcError(f"{e.where or ''}: {e.message}" if e.where else e.message,
+                      file=hw, where=f"--grid {where}", hint=e.hint)
+
+
+def system_file(hw: str) -> str:
+    return str(SYSTEM_DIR / f"{hw}.yaml") if hw in system_names() else hw
+
+
+def _system_text(hw: str, over: dict[str, Any]) -> str:
+    """The system YAML of `hw` with dotted paths set, validated. Chip files are made
+    absolute: the text is compiled from a temporary file, away from the system's folder."""
+    path = system_file(hw)
+    data = load_structured(path, what="system file")
+    for key, value in sorted(over.items()):
+        _set(data, key.split("."), value, f"hw.{key}", "the system file")
+    for group in (data.get("chips") or {}).values() if isinstance(data, dict) else ():
+        chip = group.get("hw") if isinstance(group, dict) else None
+        if isinstance(chip, str) and chip not in preset_names():
+            group["hw"] = str((Path(path).parent / chip).resolve())
+    try:
+        validate_system(data, path)
+    except MeshcError as e:
+        raise _overridden(e, hw, over) from None
+    return yaml.safe_dump(data, sort_keys=True)
+
+
+def _system_content(task: Task) -> dict[str, Any]:
+    """The system's file (after overrides) and the chip files it names, hashed."""
+    path = system_file(task.hw)
+    if task.hw_text:
+        system: System = validate_system(parse_yaml(task.hw_text, path), path)
+        own = hashlib.sha256(task.hw_text.encode()).hexdigest()
+    else:
+        system, own = load_system(path), _file_digest(path)
+    return {"system": own, "chips": {g.name: _file_digest(g.hw.source) for g in system.groups}}
 
 
 def _set(data: Any, parts: list[str], value: Any, key: str, what: str) -> None:
@@ -193,7 +248,8 @@ def content_key(task: Task) -> str:
         model = zoo.get(task.model).model_dump_json()
     else:
         model = _file_digest(task.model)
-    hw = task.hw_text or _file_digest(hardware_file(task.hw))
+    hw: Any = _system_content(task) if task.system else (
+        task.hw_text or _file_digest(hardware_file(task.hw)))
     req = task.request
     opts = task.options
     quality = _file_digest(opts.quality_file) if opts.quality_file else ""
@@ -201,7 +257,9 @@ def content_key(task: Task) -> str:
                        "model": model, "hw": hw, "phases": req.phases,
                        "shape": asdict(req.shape), "dims": req.dims,
                        "options": asdict(replace(opts, quality_file=quality)),
-                       "limits": task.limits}, sort_keys=True)
+                       "limits": task.limits,
+                       **({"parallel": task.parallel, "objective": task.objective}
+                          if task.parallel else {})}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

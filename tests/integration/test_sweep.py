@@ -117,3 +117,26 @@ def test_train_tokens_give_a_model_outside_the_tables_its_quality(tmp_path: Path
     assert before["quality_kind"] == "unknown" and "--train-tokens" in before["quality_note"]
     assert after["quality_kind"] == "estimate" and float(after["loss"]) > 1.8
     assert after["decode.pj_per_token_at_quality"] == after["decode.pj_per_token"]
+
+
+def test_a_sweep_over_systems_pairs_each_with_its_layout(tmp_path: Path) -> None:
+    run(sweep, [TINY, "--hw", "tpu-v6e-8", "--hw", "tpu-v6e-like", "--grid",
+                "parallel=tp=2,pp=2,mb=2;tp=1", "--pair", "hw,parallel", "--grid", "seq=64",
+                "--grid", "kv_len=64", "--grid", "batch=2", "--grid", "mapper=heft",
+                "--no-cache", "-o", str(tmp_path / "s")])
+    rows = list(csv.DictReader((tmp_path / "s" / "results.csv").open()))
+    assert [(r["hw"], r["parallel"], r["ok"], r["decode.chips_used"], r["layout"])
+            for r in rows] == [("tpu-v6e-8", "tp=2,pp=2,mb=2", "true", "4", "tp=2,pp=2,mb=2"),
+                               ("tpu-v6e-like", "tp=1", "true", "1", "tp=1")]
+    assert rows[0]["decode.compute_utilization"] == "" and rows[0]["decode.bottleneck"]
+    report = (tmp_path / "s" / "report.md").read_text()
+    assert "Grid (hw and parallel paired):" in report
+    plots = {p.name for p in (tmp_path / "s" / "plots").iterdir()}
+    assert "decode.latency_s_vs_hw.png" in plots and not any("_vs_parallel" in p for p in plots)
+
+
+def test_a_bad_parallel_value_fails_before_any_work(tmp_path: Path) -> None:
+    r = CliRunner().invoke(sweep, [TINY, "--hw", "tpu-v6e-8", "--grid", "parallel=tp=8;tq=2",
+                                   "-o", str(tmp_path / "x")])
+    assert r.exit_code != 0 and "--grid parallel=tq=2" in str(r.exception)
+    assert not (tmp_path / "x").exists()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from importlib.metadata import EntryPoint
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 import pytest
@@ -19,9 +19,8 @@ from meshc.studies.table import build
 def plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
     """Entry points of the studies group replaced by the test's list."""
     eps: list[EntryPoint] = []
-    real = registry.entry_points
     monkeypatch.setattr(registry, "entry_points", lambda group: eps if group == STUDY_GROUP
-                        else real(group=group))
+                        else entry_points(group=group))
     registry.plugins.cache_clear()
     yield eps
     registry.plugins.cache_clear()

@@ -82,5 +82,6 @@ def test_a_shape_over_a_limit_is_a_point_failure_not_a_bad_grid() -> None:
     with pytest.raises(PointFailure, match=r"kv-len .* over the limit"):
         task(kv_len=10**15)
     done = prepare(Sweep((TINY,), ("mesh-2x2",), parse_grid(["kv_len=64,1000000000000000"])))
-    assert not isinstance(done[0][1], dict)
-    assert done[1][1]["ok"] is False and "over the limit" in done[1][1]["reason"]
+    failed = done[1][1]
+    assert not isinstance(done[0][1], dict) and isinstance(failed, dict)
+    assert failed["ok"] is False and "over the limit" in failed["reason"]
