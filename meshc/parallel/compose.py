@@ -6,9 +6,10 @@ system_chips)` runs `schedule.pipeline` and reads off:
 * tokens = tokens_per_micro_batch x micro_batches x replicas (data-parallel replicas run
   the same chain side by side on other chips, so they add tokens, not time);
 * latency_s = the makespan (one batch through the chain); period_s = the busiest
-  resource's busy time (batches back to back), and in decode at least one micro-batch's
-  trip through the chain (its next token needs its last one: with fewer micro-batches
-  than stages the stages take turns); tokens_per_s = tokens / period_s, and per
+  resource's busy time (batches back to back); in decode, where a micro-batch's next token
+  needs its last one (with fewer micro-batches than stages the stages take turns), the
+  time between rounds once tokens run back to back (the schedule run for 4 rounds), at
+  least that; tokens_per_s = tokens / period_s, and per
   chip over the chips used;
 * energy_pj, kept in parts: `chips_dynamic` (each step's dynamic_pj x chips x micro-batches),
   `chips_static` (static_w x chips of every resource x period_s: in the steady state a
@@ -34,6 +35,7 @@ from meshc.parallel.charges import LINK_KINDS, LinkCharge, StepCharge
 from meshc.parallel.schedule import Resource, Timeline, pipeline
 
 PIPELINE_RATIO = 1.5  # latency over period above which bubbles are the bottleneck
+STEADY_ROUNDS = 4  # decode tokens run back to back to measure the steady state
 ENERGY_PARTS = ("chips_dynamic", "chips_static", "links")
 PJ_PER_J = 1e12
 
@@ -229,8 +231,9 @@ def compose_phase(name: str, steps: Sequence[StepCharge], micro_batches: int, re
             f"{chips_used // replicas:,}) but the system has {system_chips:,}", where=where,
             hint="lower the tensor, pipeline, expert or data parallel degree")
     period = max(r.busy_s for r in resources)
-    if autoregressive:  # the stages cannot run ahead of a micro-batch's own last token
-        period = max(period, sum(st.busy_s + st.send_s for st in steps))
+    if autoregressive:  # a micro-batch's next token needs its last: the steady state of
+        ends = pipeline(steps, micro_batches, rounds=STEADY_ROUNDS).round_ends_s  # rounds
+        period = max(period, (ends[-1] - ends[0]) / (STEADY_ROUNDS - 1))
     if not period > 0:
         raise ValueError(f"{where}: no step takes any time")
     links = _links(steps, micro_batches, replicas)

@@ -48,6 +48,7 @@ class Timeline:
     slots: tuple[Slot, ...]
     makespan_s: float
     busy_s: Mapping[Resource, float]
+    round_ends_s: tuple[float, ...] = ()  # when each round's last micro-batch arrived
 
     @property
     def resources(self) -> tuple[Resource, ...]:
@@ -95,8 +96,10 @@ class _Queues:
             heapq.heappop(self.waiting)
 
 
-def pipeline(steps: Sequence[StepCharge], micro_batches: int) -> Timeline:
-    """`micro_batches` micro-batches through the chain `steps` (see the module docstring).
+def pipeline(steps: Sequence[StepCharge], micro_batches: int, rounds: int = 1) -> Timeline:
+    """`micro_batches` micro-batches through the chain `steps` (see the module docstring),
+    `rounds` times: a micro-batch starts its next round (decode: its next token) when its
+    last round has arrived; a later round's micro-batches rank after the earlier ones'.
     Refuses fewer than one micro-batch (MeshcError), an empty chain or a negative time
     (ValueError: the caller's bug)."""
     _check(steps, micro_batches)
@@ -120,6 +123,7 @@ def pipeline(steps: Sequence[StepCharge], micro_batches: int) -> Timeline:
     offer(where[0])
     slots: list[Slot] = []
     makespan = 0.0
+    ends = [0.0] * rounds
     last = len(steps) - 1
     while events:
         start, j, i, r, version = heapq.heappop(events)
@@ -137,6 +141,12 @@ def pipeline(steps: Sequence[StepCharge], micro_batches: int) -> Timeline:
             heapq.heappush(queues[where[i + 1]].waiting, (arrival, j, i + 1))
             if where[i + 1] != r:
                 offer(where[i + 1])
+        else:
+            ends[j // micro_batches] = max(ends[j // micro_batches], arrival)
+            if j + micro_batches < rounds * micro_batches:
+                heapq.heappush(queues[where[0]].waiting, (arrival, j + micro_batches, 0))
+                if where[0] != r:
+                    offer(where[0])
         offer(r)
     return Timeline(tuple(slots), makespan,
-                    {res: busy[r] for res, r in order.items()})
+                    {res: busy[r] for res, r in order.items()}, tuple(ends))

@@ -144,3 +144,14 @@ def test_refuses_a_negative_time_and_an_empty_chain() -> None:
         pipeline([step("nan", collectives=(link("all_reduce", float("nan")),))], 1)
     with pytest.raises(ValueError, match="no step"):
         pipeline([], 1)
+
+
+def test_rounds_start_a_micro_batch_again_when_it_arrives() -> None:
+    # decode: 4 stages of 1 s; one micro-batch takes turns through them, 4 s a token; four
+    # keep every stage busy, still 4 s a round but four tokens
+    chain = [step(f"s{i}", subgroup=i) for i in range(4)]
+    assert pipeline(chain, 1, rounds=3).round_ends_s == (4.0, 8.0, 12.0)
+    four = pipeline(chain, 4, rounds=3)
+    assert four.round_ends_s == (7.0, 11.0, 15.0)
+    assert len(four.slots) == 4 * 4 * 3
+    assert pipeline(chain, 4).round_ends_s == (7.0,)
