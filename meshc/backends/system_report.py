@@ -13,7 +13,7 @@ digits), schema `SYSTEM_SCHEMA_VERSION`:
   `link_bytes`, `collectives` (per kind in use, sends included: `count`, `time_s`,
   `payload_bytes`, `link_bytes`, `energy_pj`), `resources` (one row per chip subgroup:
   `name`, `group`, `subgroup`, `chips`, `hardware`, `static_w`, `steps`, `busy_s`,
-  `compute_s`, `collective_s`, `wait_send_s`, `hbm_s`, `ideal_s`, `idle_fraction`),
+  `compute_s`, `collective_s`, `send_s`, `hbm_s`, `ideal_s`, `idle_fraction`),
   `chips_used`, `chips_idle`, `bottleneck` (compute, hbm, link or pipeline),
   `bottleneck_reason`, and `steps` (the chain: one row per step, one micro-batch's figures,
   with its `collectives` and `send`).
@@ -70,7 +70,7 @@ def phase_json(p: SystemPhase) -> dict[str, Any]:
         "resources": [{"name": r.name, "group": r.group, "subgroup": r.subgroup,
                        "chips": r.chips, "hardware": r.hardware, "static_w": r.static_w,
                        "steps": r.steps, "busy_s": r.busy_s, "compute_s": r.compute_s,
-                       "collective_s": r.collective_s, "wait_send_s": r.wait_send_s,
+                       "collective_s": r.collective_s, "send_s": r.send_s,
                        "hbm_s": r.hbm_s, "ideal_s": r.ideal_s,
                        "idle_fraction": r.idle_fraction} for r in p.resources],
         "chips_used": p.chips_used, "chips_idle": p.chips_idle,
@@ -161,9 +161,9 @@ def _resources(r: SystemResult) -> list[str]:
         lines += [f"In {p.name}:", ""]
         lines += md_table(
             ["resource", "hardware", "chips", "steps", "busy", "compute", "collectives",
-             "sends waited", "idle"],
+             "sends", "idle"],
             [[f"`{u.name}`", u.hardware, f"{u.chips:,}", f"{u.steps:,}", fmt_s(u.busy_s),
-              fmt_s(u.compute_s), fmt_s(u.collective_s), fmt_s(u.wait_send_s),
+              fmt_s(u.compute_s), fmt_s(u.collective_s), fmt_s(u.send_s),
               pct(u.idle_fraction)] for u in p.resources])
     return lines
 

@@ -6,10 +6,10 @@ system_chips)` runs `schedule.pipeline` and reads off:
 * tokens = tokens_per_micro_batch x micro_batches x replicas (data-parallel replicas run
   the same chain side by side on other chips, so they add tokens, not time);
 * latency_s = the makespan (one batch through the chain); period_s = the busiest
-  resource's busy time (batches back to back); in decode, where a micro-batch's next token
-  needs its last one (with fewer micro-batches than stages the stages take turns), the
-  time between rounds once tokens run back to back (the schedule run for 4 rounds), at
-  least that; tokens_per_s = tokens / period_s, and per
+  resource's busy time, or its links' if longer (batches back to back); in decode, where
+  a micro-batch's next token needs its last one (with fewer micro-batches than stages the
+  stages take turns), the time between rounds once tokens run back to back (the schedule
+  run for 4 rounds), at least that; tokens_per_s = tokens / period_s, and per
   chip over the chips used;
 * energy_pj, kept in parts: `chips_dynamic` (each step's dynamic_pj x chips x micro-batches),
   `chips_static` (static_w x chips of every resource x period_s: in the steady state a
@@ -19,7 +19,7 @@ system_chips)` runs `schedule.pipeline` and reads off:
   count, time, bytes and energy of its collectives (and sends);
 * the bottleneck: "pipeline" when the latency or the period exceeds 1.5x the busiest
   resource's busy time (bubbles: more micro-batches would fill them), else on the busiest
-  resource "link" when its collectives and the sends it waits on outlast its compute,
+  resource "link" when its collectives and sends outlast its compute,
   else "hbm" or "compute" by which of its steps' hbm_s and ideal_s sums is larger. The
   reason says it with numbers.
 """
@@ -42,9 +42,10 @@ PJ_PER_J = 1e12
 
 @dataclass(frozen=True)
 class ResourceUse:
-    """One chip subgroup of one replica over the phase (micro-batches summed): busy_s =
-    compute_s + collective_s; `wait_send_s` the sends its steps wait for, `hbm_s` and
-    `ideal_s` its steps' HBM and peak-MAC times; idle_fraction of the latency."""
+    """One chip subgroup of one replica over the phase (micro-batches summed): busy_s, the
+    time it is held (compute_s, collective_s and the collectives' waits for its links);
+    `send_s` its own sends (its links carry them after its collectives: `links_s`); `hbm_s`
+    and `ideal_s` its steps' HBM and peak-MAC times; idle_fraction of the latency."""
 
     group: str
     subgroup: int
@@ -55,7 +56,7 @@ class ResourceUse:
     busy_s: float
     compute_s: float
     collective_s: float
-    wait_send_s: float
+    send_s: float
     hbm_s: float
     ideal_s: float
     idle_fraction: float
@@ -63,6 +64,16 @@ class ResourceUse:
     @property
     def name(self) -> str:
         return f"{self.group}[{self.subgroup}]"
+
+    @property
+    def links_s(self) -> float:
+        """How long its links carry its collectives and sends."""
+        return self.collective_s + self.send_s
+
+    @property
+    def occupied_s(self) -> float:
+        """The longer of its chips' and its links' time: what paces batches through it."""
+        return max(self.busy_s, self.links_s)
 
 
 @dataclass(frozen=True)
@@ -167,7 +178,7 @@ def _resources(steps: Sequence[StepCharge], mb: int, t: Timeline) -> tuple[Resou
             res[0], res[1], first.chips, first.hardware, first.static_w, len(idx), busy,
             mb * sum(steps[i].compute_s for i in idx),
             mb * sum(steps[i].collective_s for i in idx),
-            mb * sum(steps[i - 1].send_s for i in idx if i > 0),
+            mb * sum(steps[i].send_s for i in idx),
             mb * sum(steps[i].hbm_s for i in idx), mb * sum(steps[i].ideal_s for i in idx),
             1.0 - busy / t.makespan_s if t.makespan_s > 0 else 0.0))
     return tuple(out)
@@ -195,17 +206,18 @@ def bottleneck(latency_s: float, period_s: float, micro_batches: int,
                busiest: ResourceUse) -> tuple[str, str]:
     """(kind, one-line reason with numbers); see the module docstring for the rule."""
     span = max(latency_s, period_s)
-    if span > PIPELINE_RATIO * busiest.busy_s:
+    if span > PIPELINE_RATIO * busiest.occupied_s:
         return "pipeline", (
-            f"the busiest chips ({busiest.name}) work {_ms(busiest.busy_s)} of the "
+            f"the busiest chips ({busiest.name}) work {_ms(busiest.occupied_s)} of the "
             f"{'latency' if latency_s >= period_s else 'period'} {_ms(span)} "
-            f"({span / busiest.busy_s:.2f}x): chips idle in pipeline bubbles; more "
+            f"({span / busiest.occupied_s:.2f}x): chips idle in pipeline bubbles; more "
             f"micro-batches than {micro_batches} would fill them")
-    head = f"{busiest.name} is the busiest ({_ms(busiest.busy_s)} of {_ms(latency_s)})"
-    link_s = busiest.collective_s + busiest.wait_send_s
+    head = (f"{busiest.name} is the busiest ({_ms(busiest.occupied_s)} of "
+            f"{_ms(latency_s)})")
+    link_s = busiest.links_s
     if link_s > busiest.compute_s:
-        return "link", (f"{head}: its collectives and the sends it waits on take "
-                        f"{_ms(link_s)} against {_ms(busiest.compute_s)} of compute")
+        return "link", (f"{head}: its collectives and sends take {_ms(link_s)} on its "
+                        f"links against {_ms(busiest.compute_s)} of compute")
     if busiest.hbm_s > busiest.ideal_s:
         return "hbm", (f"{head}: its HBM traffic takes {_ms(busiest.hbm_s)} at full "
                        f"bandwidth against {_ms(busiest.ideal_s)} for its MACs at peak")
@@ -230,7 +242,7 @@ def compose_phase(name: str, steps: Sequence[StepCharge], micro_batches: int, re
             f"the plan needs {chips_used:,} chips ({replicas} replica(s) of "
             f"{chips_used // replicas:,}) but the system has {system_chips:,}", where=where,
             hint="lower the tensor, pipeline, expert or data parallel degree")
-    period = max(r.busy_s for r in resources)
+    period = max(r.occupied_s for r in resources)
     if autoregressive:  # a micro-batch's next token needs its last: the steady state of
         ends = pipeline(steps, micro_batches, rounds=STEADY_ROUNDS).round_ends_s  # rounds
         period = max(period, (ends[-1] - ends[0]) / (STEADY_ROUNDS - 1))
@@ -244,7 +256,7 @@ def compose_phase(name: str, steps: Sequence[StepCharge], micro_batches: int, re
                                                            for r in resources),
         "links": sum(u.energy_pj for u in links),
     }
-    busiest = max(resources, key=lambda r: r.busy_s)  # the first of equals: chain order
+    busiest = max(resources, key=lambda r: r.occupied_s)  # the first of equals: chain order
     kind, reason = bottleneck(latency, period, micro_batches, busiest)
     tokens = tokens_per_micro_batch * micro_batches * replicas
     return SystemPhase(

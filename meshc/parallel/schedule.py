@@ -3,10 +3,14 @@
 `pipeline(steps, micro_batches)`: every micro-batch runs the whole chain in order. A step
 holds its resource (its chip group and subgroup) for its compute and then its collectives
 (`StepCharge.busy_s`); step i of micro-batch j may start once step i-1 of j has ended and
-its send has arrived, and once the resource is free. A resource runs one step at a time.
-Among the steps ready to start, the one that can start earliest goes first; ties go to the
-lower micro-batch, then the lower step. That is GPipe's order on a chain of stages, and the
-ping-pong of attention and MLP chips between micro-batches under disaggregation.
+its send has arrived, and once the resource is free. The chips' links carry one thing at a
+time: a send leaves when the step's collectives are done and the links have sent the
+last one, and a step's collectives wait for the send before them to leave (contention
+between a stage's outputs and its next all-reduce; groups use disjoint links). A resource
+runs one step at a time. Among the steps ready to start, the one that can start earliest
+goes first; ties go to the lower micro-batch, then the lower step. That is GPipe's order
+on a chain of stages, and the ping-pong of attention and MLP chips between micro-batches
+under disaggregation.
 
 The event loop is O(n log n) in the n = steps x micro-batches slots: per resource a heap of
 the steps waiting for their inputs (by arrival) and one of those already arrived (by micro-
@@ -74,6 +78,7 @@ class _Queues:
 
     def __init__(self) -> None:
         self.free_s = 0.0
+        self.link_free_s = 0.0  # when the chips' links have sent their last step's outputs
         self.waiting: list[tuple[float, int, int]] = []  # (arrival, micro-batch, step)
         self.arrived: list[tuple[int, int]] = []  # (micro-batch, step)
         self.version = 0  # bumped whenever its entry in the global heap goes stale
@@ -131,11 +136,16 @@ def pipeline(steps: Sequence[StepCharge], micro_batches: int, rounds: int = 1) -
         if version != q.version:
             continue
         q.take()
-        end = start + steps[i].busy_s
-        slots.append(Slot(i, j, steps[i].resource, start, end))
+        st = steps[i]
+        end = start + st.compute_s
+        if st.collectives:  # the links may still carry this chips' last send
+            end = max(end, q.link_free_s) + st.collective_s
+        slots.append(Slot(i, j, st.resource, start, end))
         q.free_s = end
         busy[r] += end - start
-        arrival = end + steps[i].send_s
+        arrival = max(end, q.link_free_s) + st.send_s
+        if st.send is not None:
+            q.link_free_s = arrival
         makespan = max(makespan, arrival if i == last else end)
         if i < last:
             heapq.heappush(queues[where[i + 1]].waiting, (arrival, j, i + 1))

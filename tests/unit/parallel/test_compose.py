@@ -85,7 +85,7 @@ def test_two_stages_figures_and_energy() -> None:
     assert (r0.name, r0.chips, r0.steps) == ("tpu[0]", 2, 1)
     assert r0.busy_s == pytest.approx(3 * MS)
     assert r0.compute_s == pytest.approx(2 * MS) and r0.collective_s == pytest.approx(1 * MS)
-    assert r0.wait_send_s == 0.0 and r1.wait_send_s == pytest.approx(0.2 * MS)
+    assert r0.send_s == pytest.approx(0.2 * MS) and r1.send_s == 0.0
     assert r0.idle_fraction == pytest.approx(1 - 3 / 4.6)
     # 4.6 / 3 > 1.5: bubbles
     assert p.bottleneck == "pipeline"
@@ -108,18 +108,19 @@ def test_link_bottleneck_from_collectives() -> None:
     p = compose_phase("decode", [step("s", compute_s=1.0, ideal_s=1.0,
                                       collectives=(link("all_to_all", 2.0, 5.0),))], 1, 1, 1, 1)
     assert p.bottleneck == "link"
-    assert "2000 ms against 1000 ms of compute" in p.bottleneck_reason
+    assert "take 2000 ms on its links against 1000 ms of compute" in p.bottleneck_reason
 
 
-def test_link_bottleneck_from_the_sends_a_stage_waits_on() -> None:
-    # s0 0.5 s then a 1.5 s send; s1 1 s, 8 micro-batches: latency 0.5 + 1.5 + 8 = 10,
-    # period 8 (not bubbles); s1 waits 12 s of sends against 8 s of compute
+def test_link_bottleneck_from_a_stages_sends() -> None:
+    # s0 0.5 s then a 1.5 s send; s1 1 s, 8 micro-batches: s0's links send one after the
+    # other, the last arriving at 0.5 + 8 x 1.5 = 12.5, s1 done at 13.5; the links of s0
+    # carry 12 s of sends per batch against its 4 s of compute: the period
     chain = [step("s0", subgroup=0, compute_s=0.5, send=link("send", 1.5, 1.0)),
              step("s1", subgroup=1, compute_s=1.0, ideal_s=1.0)]
     p = compose_phase("decode", chain, 8, 1, 1, 2)
-    assert (p.latency_s, p.period_s) == (10.0, 8.0)
+    assert (p.latency_s, p.period_s) == (13.5, 12.0)
     assert p.bottleneck == "link"
-    assert p.bottleneck_reason.startswith("tpu[1] is the busiest")
+    assert p.bottleneck_reason.startswith("tpu[0] is the busiest (1.2e+04 ms")
 
 
 def test_hbm_or_compute_by_the_larger_time() -> None:

@@ -155,3 +155,13 @@ def test_rounds_start_a_micro_batch_again_when_it_arrives() -> None:
     assert four.round_ends_s == (7.0, 11.0, 15.0)
     assert len(four.slots) == 4 * 4 * 3
     assert pipeline(chain, 4).round_ends_s == (7.0,)
+
+
+def test_a_stages_links_carry_its_send_before_its_next_all_reduce() -> None:
+    # s0: 0.2 s compute, 0.5 s all-reduce, a 1 s send. Micro-batch 1's all-reduce waits for
+    # micro-batch 0's send to leave the links (0.7 -> 1.7), its own send follows (2.2 -> 3.2)
+    chain = [step("s0", subgroup=0, compute_s=0.2, collectives=(link("all_reduce", 0.5),),
+                  send=link("send", 1.0)), step("s1", subgroup=1, compute_s=0.1)]
+    t = times(pipeline(chain, 2))
+    assert t[(0, 0)] == pytest.approx((0.0, 0.7)) and t[(1, 0)] == pytest.approx((1.7, 1.8))
+    assert t[(0, 1)] == pytest.approx((0.7, 2.2)) and t[(1, 1)] == pytest.approx((3.2, 3.3))
