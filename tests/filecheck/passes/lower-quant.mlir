@@ -92,4 +92,4 @@ func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x256xbf16> {
 // BADW: lower-quant: weights=int3 is not one of bf16, fp8, int8, int4
 // BADA: lower-quant: acts=int4 is not one of bf16, fp8, int8
 // BADG: lower-quant: group must be positive, got 0
-// BADK: lower-quant: keep=gelu is not an op; use norm or one of activation, add, attention, concat, dequantize, embedding, generic, kv_append, kv_read, layernorm, linear, lm_head, matmul, moe, mul, quantize, rmsnorm, rope, slice, softmax
+// BADK: lower-quant: keep=gelu is not an op; use norm or one of activation, add, attention, collective, concat, dequantize, embedding, generic, kv_append, kv_read, layernorm, linear, lm_head, matmul, moe, mul, quantize, rmsnorm, rope, slice, softmax

@@ -298,7 +298,7 @@ func.func @moe_top_k(%x: tensor<1x8x32xbf16>, %r: tensor<32x4xbf16>, %g: tensor<
   func.return
 }
 // CHECK: %0 = "tfm.moe"
-// CHECK: Operation does not verify: need 0 < top_k (5) <= experts (4) and shared (0) >= 0
+// CHECK: Operation does not verify: need 0 < top_k (5) <= experts (4), 0 < local (4) <= experts and shared (0) >= 0
 
 // -----
 
@@ -308,7 +308,7 @@ func.func @moe_weights(%x: tensor<1x8x32xbf16>, %r: tensor<32x4xbf16>, %g: tenso
   func.return
 }
 // CHECK: %0 = "tfm.moe"
-// CHECK: Operation does not verify: moe weights router (32, 4), gate (4, 32, 16), up (4, 32, 16), down (4, 16, 32) do not match input (1, 8, 32) with 4 experts + 1 shared
+// CHECK: Operation does not verify: moe weights router (32, 4), gate (4, 32, 16), up (4, 32, 16), down (4, 16, 32) do not match input (1, 8, 32) with 4 of 4 experts + 1 shared
 
 // -----
 
