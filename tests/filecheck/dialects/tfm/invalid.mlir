@@ -440,3 +440,43 @@ func.func @norm_rank(%x: tensor<bf16>, %g: tensor<32xbf16>) {
 }
 // CHECK: %0 = "tfm.rmsnorm"
 // CHECK: Operation does not verify: a norm needs an input of rank >= 1
+
+// -----
+
+// A collective crosses chips: one chip has no one to exchange with.
+func.func @collective_one_chip(%x: tensor<1x1x32xbf16>) {
+  %0 = tfm.collective all_reduce %x chips 1 layer 0 mlp : tensor<1x1x32xbf16> -> tensor<1x1x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.collective"
+// CHECK: Operation does not verify: a collective needs at least 2 chips, got 1
+
+// -----
+
+// An all-gather of 4 shards of 32 holds 128 features, not 64.
+func.func @collective_gather(%x: tensor<1x1x32xbf16>) {
+  %0 = tfm.collective all_gather %x chips 4 layer -1 other : tensor<1x1x32xbf16> -> tensor<1x1x64xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.collective"
+// CHECK: Operation does not verify: all_gather of (1, 1, 32) over 4 chips gives (1, 1, 128), not (1, 1, 64)
+
+// -----
+
+// Only an all-to-all sends a row to several chips (a MoE's top-k), at most to all of them.
+func.func @collective_fanout(%x: tensor<1x1x32xbf16>) {
+  %0 = tfm.collective all_reduce %x chips 4 fanout 2 layer 0 mlp : tensor<1x1x32xbf16> -> tensor<1x1x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.collective"
+// CHECK: Operation does not verify: fanout 2: only an all_to_all has one, 1 .. 4
+
+// -----
+
+// A chip's share of a MoE's experts is at most all of them.
+func.func @moe_local(%x: tensor<1x8x32xbf16>, %r: tensor<32x4xbf16>, %g: tensor<8x32x16xbf16>, %d: tensor<8x16x32xbf16>) {
+  %0 = tfm.moe %x, %r, %g, %g, %d experts 4 local 8 top_k 2 shared 0 layer 1 mlp : tensor<1x8x32xbf16>, tensor<32x4xbf16>, tensor<8x32x16xbf16>, tensor<8x32x16xbf16>, tensor<8x16x32xbf16> -> tensor<1x8x32xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.moe"
+// CHECK: Operation does not verify: need 0 < top_k (2) <= experts (4), 0 < local (8) <= experts and shared (0) >= 0

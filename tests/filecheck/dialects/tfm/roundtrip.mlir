@@ -39,6 +39,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
   %mo = tfm.moe %am, %router, %gate, %up, %down experts 4 top_k 2 shared 1 layer 1 mlp : tensor<1x8x32xbf16>, tensor<32x4xbf16>, tensor<5x32x16xbf16>, tensor<5x32x16xbf16>, tensor<5x16x32xbf16> -> tensor<1x8x32xbf16>
   %qz = tfm.quantize %mo group 32 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xf8E4M3FN>
   %dq = tfm.dequantize %qz layer 1 mlp : tensor<1x8x32xf8E4M3FN> -> tensor<1x8x32xbf16>
+  %ar = tfm.collective all_reduce %dq chips 4 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
+  %a2a = tfm.collective all_to_all %ar chips 4 fanout 2 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
   %lat = tfm.kv_read "kv" layer 2 attention : tensor<1x8x20xbf16>
   %kv_b = tfm.weight "L2.kv_b.weight" layer 2 attention : tensor<16x48xbf16>
   %mla = tfm.attention mla %dq, %lat, %lat absorb %kv_b rope_dim 4 heads 4 kv_heads 1 qk_dim 8 v_dim 8 causal layer 2 attention : tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16> -> tensor<1x8x32xbf16>
@@ -86,6 +88,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-NEXT: %mo = tfm.moe %am, %router, %gate, %up, %down experts 4 top_k 2 shared 1 layer 1 mlp : tensor<1x8x32xbf16>, tensor<32x4xbf16>, tensor<5x32x16xbf16>, tensor<5x32x16xbf16>, tensor<5x16x32xbf16> -> tensor<1x8x32xbf16>
 // CHECK-NEXT: %qz = tfm.quantize %mo group 32 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xf8E4M3FN>
 // CHECK-NEXT: %dq = tfm.dequantize %qz layer 1 mlp : tensor<1x8x32xf8E4M3FN> -> tensor<1x8x32xbf16>
+// CHECK-NEXT: %ar = tfm.collective all_reduce %dq chips 4 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
+// CHECK-NEXT: %a2a = tfm.collective all_to_all %ar chips 4 fanout 2 layer 1 mlp : tensor<1x8x32xbf16> -> tensor<1x8x32xbf16>
 // CHECK-NEXT: %lat = tfm.kv_read "kv" layer 2 attention : tensor<1x8x20xbf16>
 // CHECK-NEXT: %kv_b = tfm.weight "L2.kv_b.weight" layer 2 attention : tensor<16x48xbf16>
 // CHECK-NEXT: %mla = tfm.attention mla %dq, %lat, %lat absorb %kv_b rope_dim 4 heads 4 kv_heads 1 qk_dim 8 v_dim 8 causal layer 2 attention : tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16> -> tensor<1x8x32xbf16>
@@ -135,6 +139,8 @@ func.func @prefill(%ids: tensor<1x8xi32>) -> (tensor<1x1x50xbf16>, tensor<1x8x8x
 // CHECK-GENERIC-NEXT: %mo = "tfm.moe"(%am, %router, %gate, %up, %down) <{experts = 4 : i64, top_k = 2 : i64, shared = 1 : i64, layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>, tensor<32x4xbf16>, tensor<5x32x16xbf16>, tensor<5x32x16xbf16>, tensor<5x16x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %qz = "tfm.quantize"(%mo) <{group = 32 : i64, layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>) -> tensor<1x8x32xf8E4M3FN>
 // CHECK-GENERIC-NEXT: %dq = "tfm.dequantize"(%qz) <{layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xf8E4M3FN>) -> tensor<1x8x32xbf16>
+// CHECK-GENERIC-NEXT: %ar = "tfm.collective"(%dq) <{kind = #tfm<collective_kind all_reduce>, chips = 4 : i64, layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
+// CHECK-GENERIC-NEXT: %a2a = "tfm.collective"(%ar) <{kind = #tfm<collective_kind all_to_all>, chips = 4 : i64, fanout = 2 : i64, layer = 1 : i64, block = #tfm<block mlp>}> : (tensor<1x8x32xbf16>) -> tensor<1x8x32xbf16>
 // CHECK-GENERIC-NEXT: %lat = "tfm.kv_read"() <{cache = "kv", layer = 2 : i64, block = #tfm<block attention>}> : () -> tensor<1x8x20xbf16>
 // CHECK-GENERIC-NEXT: %kv_b = "tfm.weight"() <{param = "L2.kv_b.weight", layer = 2 : i64, block = #tfm<block attention>}> : () -> tensor<16x48xbf16>
 // CHECK-GENERIC-NEXT: %mla = "tfm.attention"(%dq, %lat, %lat, %kv_b) <{variant = #tfm<attention_variant mla>, rope_dim = 4 : i64, heads = 4 : i64, kv_heads = 1 : i64, qk_dim = 8 : i64, v_dim = 8 : i64, causal, layer = 2 : i64, block = #tfm<block attention>}> : (tensor<1x8x32xbf16>, tensor<1x8x20xbf16>, tensor<1x8x20xbf16>, tensor<16x48xbf16>) -> tensor<1x8x32xbf16>
