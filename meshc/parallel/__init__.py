@@ -5,7 +5,10 @@ attention or MLP part under disaggregation), simulates each distinct step on its
 the per-chip flow and prices the collectives with meshc/hardware/collectives.py:
 
 * `degrees.py`: the parallel degrees (tp, pp, ep, dp, mb ...) as `--parallel` gives them;
+* `layout.py`: which chip groups run what, the chips of a subgroup, the batch a chip sees;
 * `driver.py`: `compile_system(...)`, the steps above, ending in a `SystemResult`;
+* `pricing.py`: each step's `StepCharge` from its chip's result and the fabric;
+* `search.py`: `--parallel auto`, the layouts that fit, the best by an objective;
 * `charges.py`: what one step costs, `StepCharge` (with its `LinkCharge`s), the input of
   the two below;
 * `schedule.py`: `pipeline(steps, micro_batches)`, the micro-batches through the chain on
@@ -13,6 +16,6 @@ the per-chip flow and prices the collectives with meshc/hardware/collectives.py:
 * `compose.py`: `compose_phase(...)` -> `SystemPhase` (latency, period, tokens/s, energy
   split into chips and links, per-resource use, the bottleneck) and `SystemResult`.
 
-charges, schedule and compose are pure functions on frozen values, without xDSL.
+degrees, charges, schedule and compose are pure functions on frozen values, without xDSL.
 meshc/backends/system_report.py writes the result as report.json, report.md and trace.json.
 """
