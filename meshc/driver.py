@@ -98,7 +98,7 @@ def compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions = Compil
 def _compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions,
                    progress: Progress | None) -> CompileResult:
     say = progress or (lambda _msg: None)
-    clock = _Clock()
+    clock = Clock()
     hw = load_hardware(hw_name)
     measured = load_measured(opts.quality_file) if opts.quality_file else None
     say(f"importing {req.source}")
@@ -164,7 +164,7 @@ def weight_homes(module: ModuleOp, has_hbm: bool) -> dict[str, int]:
     return homes
 
 
-class _Clock:
+class Clock:
     """Wall-clock seconds per step, for timings.json (never in the reports, which must be
     byte-identical from run to run)."""
 

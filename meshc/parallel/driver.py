@@ -21,7 +21,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from meshc import pipelines
 from meshc.backends.base import gc_paused
-from meshc.driver import CompileOptions, pass_list, simulate_phase, weight_homes
+from meshc.driver import Clock, CompileOptions, pass_list, simulate_phase, weight_homes
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
@@ -87,48 +87,40 @@ def compile_system(req: ModelRequest, target: str | System, par: Parallel,
 def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
                     opts: CompileOptions, progress: Progress | None) -> SystemCompile:
     say = progress or (lambda _msg: None)
-    laps: dict[str, float] = {}
-    t0 = t = time.perf_counter()
-
-    def lap(step: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        laps[step] = round(now - t, 3)
-        t = now
-
+    clock = Clock()
     system = target if isinstance(target, System) else load_system(target)
     lay = layout(system, par, req.shape.batch)
     shape = replace(req.shape, batch=req.shape.batch // lay.batch_split)
     say(f"importing {req.source}")
     module = load_model(replace(req, shape=shape))
-    lap("import")
+    clock.lap("import")
     sys_spec, chip_spec = system_passes(opts, lay)
     pipelines.apply(module, sys_spec, lambda p, _m: say(f"ran {p.name}"),
                     hw=lay.first_chip.name)
-    lap("partition")
+    clock.lap("partition")
     steps = [(f, stage_info(f), step_key(f)) for f in _functions(module)]
     links = {f.sym_name.data: recorded(f) for f, _, _ in steps}
     chains = {phase: [(f.sym_name.data, info, key, links[f.sym_name.data])
                       for f, info, key in steps if info.phase == phase]
               for phase in _phase_order(steps)}
     chips, results = _map_subgroups(steps, lay, chip_spec, shape, opts, say)
-    lap("map")
+    clock.lap("map")
     phases = []
     for phase, chain in chains.items():
         charges = step_charges(chain, results, lay, system)
         phases.append(compose_phase(phase, charges, par.mb, par.dp,
                                     _tokens(phase, shape) * par.ep, system.n_chips,
                                     autoregressive=phase == "decode"))
-    lap("compose")
+    clock.lap("compose")
     result = SystemResult(
         model=req.source, system=system.name, system_summary=system.summary(),
         parallel=par.as_dict(), pipeline=f"{sys_spec} | {chip_spec}", phases=tuple(phases),
-        notes=_notes(chips),
+        notes=(*(f"{who}: {text}" for who, text in notes(module)), *_notes(chips)),
         options={"batch": req.shape.batch, "seq": req.shape.seq, "kv_len": req.shape.kv_len,
                  "chip_batch": shape.batch, "pipeline": opts.pipeline,
                  "mapper": opts.mapper, "budget": opts.budget, "seed": opts.seed,
                  "row_blocks": opts.row_blocks})
-    return SystemCompile(result, tuple(chips), time.perf_counter() - t0, laps)
+    return SystemCompile(result, tuple(chips), clock.total_s, clock.laps)
 
 
 def _notes(chips: list[ChipModule]) -> tuple[str, ...]:
