@@ -89,6 +89,8 @@ def system_report_json(r: SystemResult) -> dict[str, Any]:
     }
     if r.decode_over_prefill is not None:
         out["decode_over_prefill_pj_per_token"] = r.decode_over_prefill
+    if r.quality is not None:
+        out["quality"] = r.quality.as_json()
     return out
 
 
@@ -188,6 +190,9 @@ def system_report_md(r: SystemResult) -> str:
         lines += ["## Notes", "", *(f"- {n}" for n in r.notes), ""]
     if r.phases:
         lines += ["## Answers", "", *_answers(r)]
+        if r.quality is not None:  # beside what a token costs
+            cost = ", ".join(f"{fmt_pj(p.pj_per_token)} in {p.name}" for p in r.phases)
+            lines += ["## Quality", "", *(f"- {s}" for s in r.quality.sentences(cost)), ""]
         lines += _summary(r) + _resources(r) + _collectives(r)
         macs = ", ".join(f"{p.name} {fmt_n(sum(s.macs * s.chips for s in p.steps))}"
                          for p in r.phases)

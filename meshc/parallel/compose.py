@@ -33,6 +33,7 @@ from typing import Any
 from meshc.errors import MeshcError
 from meshc.parallel.charges import LINK_KINDS, LinkCharge, StepCharge
 from meshc.parallel.schedule import Resource, Timeline, pipeline
+from meshc.quality import Quality
 
 PIPELINE_RATIO = 1.5  # latency over period above which bubbles are the bottleneck
 STEADY_ROUNDS = 4  # decode tokens run back to back to measure the steady state
@@ -130,8 +131,8 @@ class SystemPhase:
 @dataclass(frozen=True)
 class SystemResult:
     """A system compile: the model, the system (`system_summary` is System.summary()), the
-    parallel degrees (tp, pp, ep, dp, mb ...), the pass list, the phases, notes for the user
-    and the options asked for."""
+    parallel degrees (tp, pp, ep, dp, mb ...), the pass list, the phases, notes for the user,
+    the options asked for and the model's quality at the precisions served (meshc/quality)."""
 
     model: str
     system: str
@@ -141,6 +142,7 @@ class SystemResult:
     phases: tuple[SystemPhase, ...]
     notes: tuple[str, ...] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
+    quality: Quality | None = None
 
     def phase(self, name: str) -> SystemPhase:
         return next(p for p in self.phases if p.name == name)

@@ -21,18 +21,29 @@ from xdsl.dialects.builtin import ModuleOp
 
 from meshc import pipelines
 from meshc.backends.base import gc_paused
-from meshc.driver import Clock, CompileOptions, pass_list, simulate_phase, weight_homes
+from meshc.driver import (
+    Clock,
+    CompileOptions,
+    pass_list,
+    served_precisions,
+    simulate_phase,
+    weight_homes,
+)
 from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.frontends.transformer import Shape
 from meshc.hardware.system import System, load_system
+from meshc.ir.graph import LmHeadOp
 from meshc.ir.notes import notes
+from meshc.ir.summary import model_parameters
 from meshc.parallel.compose import SystemResult, compose_phase
 from meshc.parallel.degrees import Parallel
 from meshc.parallel.layout import Layout, layout
 from meshc.parallel.pricing import step_charges
 from meshc.passes._stages import StageInfo, stage_info, step_key
 from meshc.passes.lower_collectives import recorded
+from meshc.quality import ModelFacts, Precisions, assess
+from meshc.quality.tables import load_measured
 from meshc.result import CompileResult, PhaseResult
 
 Progress = Callable[[str], None]
@@ -93,6 +104,8 @@ def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
     shape = replace(req.shape, batch=req.shape.batch // lay.batch_split)
     say(f"importing {req.source}")
     module = load_model(replace(req, shape=shape))
+    n, n_embedding = model_parameters(module)  # whole, before any pass shards it
+    is_lm = any(isinstance(o, LmHeadOp) for o in module.walk())
     clock.lap("import")
     sys_spec, chip_spec = system_passes(opts, lay)
     pipelines.apply(module, sys_spec, lambda p, _m: say(f"ran {p.name}"),
@@ -103,7 +116,7 @@ def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
     chains = {phase: [(f.sym_name.data, info, key, links[f.sym_name.data])
                       for f, info, key in steps if info.phase == phase]
               for phase in _phase_order(steps)}
-    chips, results = _map_subgroups(steps, lay, chip_spec, shape, opts, say)
+    chips, results, served = _map_subgroups(steps, lay, chip_spec, shape, opts, say)
     clock.lap("map")
     phases = []
     for phase, chain in chains.items():
@@ -119,7 +132,10 @@ def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
         options={"batch": req.shape.batch, "seq": req.shape.seq, "kv_len": req.shape.kv_len,
                  "chip_batch": shape.batch, "pipeline": opts.pipeline,
                  "mapper": opts.mapper, "budget": opts.budget, "seed": opts.seed,
-                 "row_blocks": opts.row_blocks})
+                 "row_blocks": opts.row_blocks},
+        quality=assess(ModelFacts(req.source, n, n_embedding, is_lm, served),
+                       opts.train_tokens,
+                       load_measured(opts.quality_file) if opts.quality_file else None))
     return SystemCompile(result, tuple(chips), clock.total_s, clock.laps)
 
 
@@ -147,11 +163,12 @@ def _tokens(phase: str, shape: Shape) -> int:
 
 def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
                    chip_spec: str, shape: Shape, opts: CompileOptions,
-                   say: Progress) -> tuple[list[ChipModule], dict[str, PhaseResult]]:
+                   say: Progress) -> tuple[list[ChipModule], dict[str, PhaseResult], Precisions]:
     """Each subgroup's step functions in a module of their own (its chips hold exactly
     their weights and caches); subgroups with the same steps are mapped once, and inside a
     module identical steps are mapped once (after tile-grain, so that the residency and
-    the tiling saw all the chip holds). Returns the modules and a result per step name."""
+    the tiling saw all the chip holds). Returns the modules, a result per step name and the
+    precisions served (the first module's: lower-quant ran on the whole model)."""
     by_sub: dict[tuple[str, int], list[tuple[func.FuncOp, str]]] = {}
     for f, info, key in steps:
         by_sub.setdefault((lay.group_of(info.role).name, info.stage), []).append((f, key))
@@ -163,6 +180,7 @@ def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
              for sig, subs in same.items()}
     results: dict[str, PhaseResult] = {}
     chips: list[ChipModule] = []
+    served: Precisions | None = None
     for sig, fs in first.items():
         name, group = same[sig][0][0], lay.group_named(sig[0])
         say(f"mapping {name} on {group.hw.name}")
@@ -180,6 +198,7 @@ def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
             else:
                 kept[key] = f
         pipelines.apply(module, map_step)
+        served = served or served_precisions(module)
         by_key = {}
         for key, f in kept.items():
             say(f"simulating {f.sym_name.data}")
@@ -193,4 +212,5 @@ def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
             phases=tuple(by_key.values()), compile_time_s=time.perf_counter() - start,
             options={"batch": shape.batch, "seq": shape.seq, "kv_len": shape.kv_len},
             notes=notes(module), weight_homes=weight_homes(module, bool(group.hw.hbm_stacks)))))
-    return chips, results
+    assert served is not None  # a model has at least one step
+    return chips, results, served

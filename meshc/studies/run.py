@@ -119,16 +119,21 @@ def _system_metrics(task: Task, model: str, hw: str) -> dict[str, Any]:
         sc = search(req, system, task.objective, task.options, lambda _msg: None)
     else:
         sc = compile_system(req, system, parse_parallel(task.parallel), task.options)
-    return system_metrics(sc.result, _kv_cache_bytes(task, model, system.groups[0].hw.source))
+    return system_metrics(sc.result, _kv_cache_bytes(task, model, system.groups[0].hw.source),
+                          overridden=bool(task.model_text))
 
 
-def system_metrics(result: SystemResult, kv_cache: dict[str, int]) -> dict[str, Any]:
+def system_metrics(result: SystemResult, kv_cache: dict[str, int], overridden: bool = False
+                   ) -> dict[str, Any]:
     """The figures of one system compile as flat columns (None where it has none)."""
-    out: dict[str, Any] = {**dict.fromkeys(MODEL_METRICS), **quality_metrics(None, False)}
-    out["quality_note"] = "a system compile reports no quality"
+    quality = quality_metrics(result.quality.as_json() if result.quality else None, overridden)
+    known = quality["quality_kind"] != "unknown"
+    out: dict[str, Any] = {**dict.fromkeys(MODEL_METRICS), **quality}
     for p in result.phases:
         figures = {"latency_s": p.latency_s, "tokens_per_s": p.tokens_per_s,
-                   "pj_per_token": p.pj_per_token, "kv_cache_bytes": kv_cache.get(p.name, 0),
+                   "pj_per_token": p.pj_per_token,
+                   "pj_per_token_at_quality": p.pj_per_token if known else None,
+                   "kv_cache_bytes": kv_cache.get(p.name, 0),
                    "tokens_per_s_per_chip": p.tokens_per_s_per_chip,
                    "chips_used": p.chips_used, "link_energy_share": p.link_energy_share,
                    "bottleneck": p.bottleneck}
