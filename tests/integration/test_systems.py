@@ -324,3 +324,15 @@ def test_report_figures_are_consistent(name: str) -> None:
         assert p["energy_breakdown_pj"]["links"] == approx(links, rel=1e-8)
         assert p["period_s"] <= p["latency_s"] * (1 + 1e-9)
         assert all(0.0 <= x["idle_fraction"] <= 1.0 for x in p["resources"])
+
+
+def test_the_system_report_states_the_models_quality_at_its_precisions() -> None:
+    """llama3-70b's int4 weights on groq chips and bf16 on v6e chips (meshc/quality: the
+    bf16 model's WikiText-2 perplexity is measured, the int4 one's estimated)."""
+    q4 = llama70b_groq().result.quality
+    q16 = llama70b_v6e8().result.quality
+    assert q4 is not None and q16 is not None
+    assert (q4.precisions.weights, q16.precisions.weights) == ("int4", "bf16")
+    assert (q4.kind, q16.kind) == ("estimate", "measured")
+    assert q4.perplexity is not None and q16.perplexity is not None
+    assert "quality" in system_report_json(llama70b_v6e8().result)
