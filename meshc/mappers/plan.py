@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,26 @@ class Plan:
     def order(self) -> list[int]:
         """Ops by (start, id): a topological order, since every duration is >= 1."""
         return sorted(range(len(self.start)), key=lambda i: (int(self.start[i]), i))
+
+
+def keyed_order(inst: Instance, key: Sequence[int] | IntArray) -> list[int]:
+    """A topological order taking, among the ops whose predecessors are all listed, the one
+    of least (key, id) first: an order by `key` repaired where it would list an op before
+    one of its predecessors."""
+    edges = inst.problem.edges
+    missing = [len(ins) for ins in inst.in_edges]
+    ready = [(int(key[i]), i) for i in range(inst.n_ops) if not missing[i]]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        _, i = heapq.heappop(ready)
+        order.append(i)
+        for e in inst.out_edges[i]:
+            j = edges[e].dst
+            missing[j] -= 1
+            if not missing[j]:
+                heapq.heappush(ready, (int(key[j]), j))
+    return order
 
 
 def _by_source(inst: Instance, i: int, cand: IntArray, end: IntArray

@@ -15,13 +15,21 @@
    each window solved with the rest fixed or re-timed (windows.py); a window's result is kept
    only if the whole plan's makespan improves. When a window improves, its placement is also
    tried on every later window of the same shape (identical layers): all of them take the
-   solved window's rectangles, the plan is re-timed, and it is kept if the makespan improves;
+   solved window's rectangles, the plan is re-timed (in the incumbent's order, then if that
+   is not better in the solved window's order, `_replica_order`), and it is kept if the
+   makespan improves;
    those windows are then skipped in that pass. A window whose shape already failed to improve
-   in the pass is skipped too (identical layers in the same situation). Each solve gets
-   max(MIN_WINDOW_DTIME, time_budget / number of windows) deterministic time; the first pass
-   visits every window (so it may exceed `time_budget`), later passes run while budget
-   remains; the search stops after a pass (the second or later) that improves nothing, when
-   the plan reaches the lower bound, or when the wall-clock cap fires.
+   in the pass is skipped too (identical layers in the same situation). A window already
+   solved (or skipped for its shape) is solved again only if a kept result decided one of its
+   ops anew since (its own or another window's, or a replication): the others are where the
+   last solve left them, save re-timing. Each
+   solve gets max(MIN_WINDOW_DTIME, time_budget / number of windows) deterministic time and,
+   at that floor (the budget spread over many windows), at most `window_rounds(dtime)` rounds
+   of CP-SAT tasks (params.py); the first pass visits every window (so it may exceed
+   `time_budget`), later
+   passes run while budget remains; the search stops after a pass (the second or later)
+   that improves nothing, when the plan reaches the lower bound, or when the wall-clock cap
+   fires.
 4. The best plan is re-timed in cycles in its start order, which removes rounding slack and
    never delays an op.
 
@@ -33,13 +41,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from meshc.mappers.cpsat.solve import SolveRequest, solve_window
+from meshc.mappers.cpsat.params import window_rounds
+from meshc.mappers.cpsat.solve import SolveRequest, close_worker, solve_window
 from meshc.mappers.instance import Instance, rescale
 from meshc.mappers.options import MapperOptions
-from meshc.mappers.plan import Plan, list_schedule
+from meshc.mappers.plan import Plan, keyed_order, list_schedule
 from meshc.mappers.tiles import materialize
 from meshc.mappers.validate import validate
 from meshc.mappers.windows import (
@@ -83,6 +93,7 @@ class _Search:
     incumbent: Plan
     deadline: float
     z_lower: int
+    cap_rounds: bool = False  # windows of an LNS: cap the rounds of tasks at the floor budget
     spent: float = 0.0
     dtime: float = 0.0
     solved: int = 0
@@ -93,6 +104,20 @@ class _Search:
     notes: list[str] = field(default_factory=list)
     # (window, dtime) -> the incumbent it was solved against and not kept for
     tried: dict[tuple[WindowSpec, float], Plan] = field(default_factory=dict)
+    changes: int = 0  # results kept so far (solves and replications)
+    changed_at: dict[int, int] = field(default_factory=dict)  # op -> `changes` when it changed
+    solved_at: dict[tuple[int, ...], int] = field(default_factory=dict)  # window -> `changes`
+
+    def stale(self, ops: tuple[int, ...]) -> bool:
+        """Whether window `ops` is new or one of its ops changed since it was last solved."""
+        last = self.solved_at.get(ops)
+        return last is None or any(self.changed_at.get(i, -1) >= last for i in ops)
+
+    def _kept(self, plan: Plan, ops: Iterable[int]) -> None:
+        self.incumbent = plan
+        for i in ops:
+            self.changed_at[i] = self.changes
+        self.changes += 1
 
     def solve(self, ops: tuple[int, ...], step: float) -> dict[int, tuple[int, int]] | None:
         """Solve one window; keep its result if the whole plan improves. Returns the
@@ -102,6 +127,7 @@ class _Search:
         time still counts, so the solves after it are those there would have been."""
         wall_left = self.deadline - time.perf_counter()
         self.spent += step
+        self.solved_at[ops] = self.changes
         spec = window_spec(self.inst, self.incumbent, ops, self.layout)
         if self.tried.get((spec, step)) is self.incumbent:
             return None
@@ -109,7 +135,8 @@ class _Search:
         res = solve_window(SolveRequest(
             inst=self.inst, spec=spec, incumbent=self.incumbent, z_lower=self.z_lower,
             dtime=step, wall_s=wall_left, seed=self.options.seed, workers=self.options.workers,
-            disabled=self.options.disabled_families))
+            disabled=self.options.disabled_families,
+            rounds=window_rounds(step) if self.cap_rounds and step <= MIN_WINDOW_DTIME else 0))
         self.solved += 1
         self.dtime += res.deterministic_time
         self.wall_hit = self.wall_hit or res.wall_limit_hit
@@ -124,23 +151,41 @@ class _Search:
         plan = _compose(self.inst, self.incumbent, spec, res.decisions)
         if plan.makespan(self.inst) >= self.incumbent.makespan(self.inst):
             return None
-        self.incumbent = plan
+        self._kept(plan, spec.ops)
         self.accepted += 1
         return res.decisions
 
     def replicate(self, ops: tuple[int, ...], targets: list[tuple[int, ...]]) -> bool:
         """Give every target window the rectangles of window `ops` (op by op, in id order);
-        keep it if the re-timed plan improves."""
+        keep it if the re-timed plan improves, in the incumbent's order or else in the
+        solved window's (`_replica_order`)."""
         cand = self.incumbent.cand.copy()
         for target in targets:
             for mine, theirs in zip(ops, target, strict=True):
                 cand[theirs] = cand[mine]
-        plan = list_schedule(self.inst, cand, self.incumbent.order())
-        if plan.makespan(self.inst) >= self.incumbent.makespan(self.inst):
-            return False
-        self.incumbent = plan
-        self.replicated += len(targets)
-        return True
+        for order in (self.incumbent.order(), _replica_order(self.inst, self.incumbent, ops,
+                                                              targets)):
+            plan = list_schedule(self.inst, cand, order)
+            if plan.makespan(self.inst) < self.incumbent.makespan(self.inst):
+                self._kept(plan, (i for target in targets for i in target))
+                self.replicated += len(targets)
+                return True
+        return False
+
+
+def _replica_order(inst: Instance, plan: Plan, ops: tuple[int, ...],
+                   targets: list[tuple[int, ...]]) -> list[int]:
+    """The order of `plan` with every target window's ops ordered as their counterparts in
+    window `ops` (each target keeps its first start; the offsets are the solved window's):
+    the solved window may run its ops in another order (side by side on smaller
+    rectangles), which its rectangles need. Precedence first where the offsets disagree."""
+    key = plan.start.copy()
+    base = min(int(plan.start[i]) for i in ops)
+    for target in targets:
+        first = min(int(plan.start[i]) for i in target)
+        for mine, theirs in zip(ops, target, strict=True):
+            key[theirs] = first + int(plan.start[mine]) - base
+    return keyed_order(inst, key)
 
 
 def _shape(inst: Instance, ops: tuple[int, ...]) -> tuple[object, ...]:
@@ -175,7 +220,9 @@ def _one_pass(search: _Search, chunks: list[tuple[int, ...]], per_window: float,
     failed: set[object] = set()
     improved = False
     for k, ops in enumerate(chunks):
-        if k in skip or shapes[k] in failed:
+        if shapes[k] in failed:  # as good as solved: its twin just was
+            search.solved_at[ops] = search.changes
+        if k in skip or shapes[k] in failed or not search.stale(ops):
             continue
         if not first_pass and search.spent + MIN_WINDOW_DTIME > budget:
             break
@@ -215,23 +262,16 @@ def _layer_windows(search: _Search, heft_units: Plan) -> list[tuple[int, ...]]:
     """Back to HEFT's plan with windows of whole layers (row blocks ignored)."""
     search.layout = layout_of(search.inst, row_blocks=False)
     search.incumbent = heft_units
+    search.solved_at.clear()  # solved against another plan: every window is new again
     return window_chunks(search.inst, heft_units, search.options.window_ops,
                          layout=search.layout)
 
 
-def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
-            options: MapperOptions) -> CpsatOutcome:
-    """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
-    scale = choose_scale(heft_plan.makespan(inst1), options.max_horizon_units)
-    inst = rescale(inst1, scale)
-    heft_units = list_schedule(inst, heft_plan.cand, heft_plan.order())
-    layout = layout_of(inst)
-    chunks = window_chunks(inst, heft_units, options.window_ops, layout=layout)
-    single = len(chunks) == 1
-    search = _Search(inst=inst, options=options, layout=layout, incumbent=heft_units,
-                     deadline=time.perf_counter() + options.wall_limit_s,
-                     z_lower=-(-model_bound // scale) if single else 0)
-    pipelined = layout.split and not single
+def _search(search: _Search, chunks: list[tuple[int, ...]], heft_units: Plan,
+            model_bound: int) -> None:
+    """Steps 2 and 3 of the module docstring."""
+    inst, layout, options = search.inst, search.layout, search.options
+    pipelined = layout.split and len(chunks) > 1
     if pipelined and sides_in_one_region(inst, layout):
         pipelined = False
         search.notes.append("row blocks with attention and MLP in one region: windows of "
@@ -247,6 +287,24 @@ def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
                             "from HEFT's plan")
         search.spent = 0.0
         _passes(search, _layer_windows(search, heft_units), model_bound)
+
+
+def improve(inst1: Instance, heft_plan: Plan, model_bound: int,
+            options: MapperOptions) -> CpsatOutcome:
+    """Improve `heft_plan` (cycles) with CP-SAT; see the module docstring."""
+    scale = choose_scale(heft_plan.makespan(inst1), options.max_horizon_units)
+    inst = rescale(inst1, scale)
+    heft_units = list_schedule(inst, heft_plan.cand, heft_plan.order())
+    layout = layout_of(inst)
+    chunks = window_chunks(inst, heft_units, options.window_ops, layout=layout)
+    single = len(chunks) == 1
+    search = _Search(inst=inst, options=options, layout=layout, incumbent=heft_units,
+                     deadline=time.perf_counter() + options.wall_limit_s,
+                     z_lower=-(-model_bound // scale) if single else 0, cap_rounds=not single)
+    try:
+        _search(search, chunks, heft_units, model_bound)
+    finally:
+        close_worker()  # the solving child lives as long as the search
     notes = list(search.notes)
     if search.wall_hit:
         notes.append("the wall-clock cap fired: this result is not reproducible")
