@@ -21,20 +21,25 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from meshc.backends.base import Artifacts, core_key, gc_paused, hbm_bytes_per_s
 from meshc.result import ENERGY_COMPONENTS, CompileResult, PhaseResult
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
+    from numpy.typing import ArrayLike
 
 DPI = 100
 MAX_BARS = 5000  # above this many op-on-core bars the Gantt is drawn as a raster
 RASTER_BINS = 800  # time bins of the raster: about one per pixel column
-RC = {"font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
-      "xtick.labelsize": 7, "ytick.labelsize": 7, "font.family": "DejaVu Sans",
-      "path.simplify": True, "agg.path.chunksize": 10000}
+RC: dict[RcKeyType, Any] = {  # keyed by matplotlib's Literal of rc names, as rc_context wants
+    "font.size": 8, "axes.titlesize": 9, "axes.labelsize": 8, "legend.fontsize": 7,
+    "xtick.labelsize": 7, "ytick.labelsize": 7, "font.family": "DejaVu Sans",
+    "path.simplify": True, "agg.path.chunksize": 10000}
 COMPONENT_COLORS = {"mac": "#4c72b0", "reg": "#dd8452", "vector": "#55a868",
                     "transcendental": "#8172b2", "sram": "#ccb974", "noc": "#64b5cd",
                     "hbm": "#c44e52", "static": "#8c8c8c"}
@@ -139,8 +144,10 @@ def _gantt(result: CompileResult, p: PhaseResult) -> bytes:
             y, x0, x1 = a[:, 0], a[:, 1] * scale, a[:, 2] * scale
             verts = np.stack([np.stack([x0, y - 0.4], 1), np.stack([x1, y - 0.4], 1),
                               np.stack([x1, y + 0.4], 1), np.stack([x0, y + 0.4], 1)], 1)
-            ax.add_collection(PolyCollection(verts, facecolors=[colors[cls]],
-                                             edgecolors="none"))
+            # the stub wants a Sequence, but PolyCollection takes an (n, 4, 2) ndarray whole
+            # (its fast path): a list of polygons would go the slow way
+            ax.add_collection(PolyCollection(cast("Sequence[ArrayLike]", verts),
+                                             facecolors=[colors[cls]], edgecolors="none"))
     else:
         dominant, busy = gantt_raster(p, result.mesh, classes, RASTER_BINS, span)
         palette = np.array([to_rgba(colors[c]) for c in classes] + [(1.0, 1.0, 1.0, 1.0)])

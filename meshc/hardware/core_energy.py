@@ -58,23 +58,25 @@ class CoreEnergy(BaseModel):
 
     model_config = _CONFIG
 
+    # Defaults by keyword: type checkers read only `default=` as one, and CoreType builds a
+    # CoreEnergy() with no arguments (its default_factory).
     weight_register: Register | None = Field(
-        None, description="per-PE register holding the weight (B) operand; none: not charged")
+        default=None, description="per-PE register holding the weight (B) operand; none: not charged")
     input_register: Register | None = Field(
-        None, description="per-PE register holding the input (A) operand; none: not charged")
+        default=None, description="per-PE register holding the input (A) operand; none: not charged")
     accumulator: Register | None = Field(
-        None, description="per-PE partial-sum register; give it only when energy."
+        default=None, description="per-PE partial-sum register; give it only when energy."
         "mac_includes_accumulator is false (else the MAC figure already pays for it)")
     input_buffer: Buffer | None = Field(
-        None, description="per-PE buffer of the input (A) operand; none: not charged")
+        default=None, description="per-PE buffer of the input (A) operand; none: not charged")
     weight_buffer: Buffer | None = Field(
-        None, description="per-PE buffer of the weight (B) operand; none: not charged")
+        default=None, description="per-PE buffer of the weight (B) operand; none: not charged")
     accumulation_buffer: Buffer | None = Field(
-        None, description="per-PE buffer of partial sums; none: not charged")
+        default=None, description="per-PE buffer of partial sums; none: not charged")
     sram_read_pj_per_byte: rg.PicoJoules | None = Field(
-        None, description="local SRAM read; none: the node table at sram_macro_bytes")
+        default=None, description="local SRAM read; none: the node table at sram_macro_bytes")
     sram_write_pj_per_byte: rg.PicoJoules | None = Field(
-        None, description="local SRAM write; none: the node table at sram_macro_bytes")
+        default=None, description="local SRAM write; none: the node table at sram_macro_bytes")
 
     @property
     def has_registers(self) -> bool:

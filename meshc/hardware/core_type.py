@@ -3,6 +3,7 @@ SRAM, clock and per-core energies. Validated once by load.py, read by the cost m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, model_validator
@@ -27,7 +28,7 @@ class CoreType(BaseModel):
     array_rows: rg.ArraySide = Field(description="PE rows; 0 for a core without an array")
     array_cols: rg.ArraySide = Field(description="PE columns; 0 for a core without an array")
     dataflow: Dataflow | None = Field(None, description="required when the core has an array")
-    macs_per_cycle: Annotated[dict[Precision, rg.MacsPerCycle], FREEZE, DUMP] = Field(
+    macs_per_cycle: Annotated[Mapping[Precision, rg.MacsPerCycle], FREEZE, DUMP] = Field(
         default_factory=FrozenMap,
         description="array MACs per cycle for each precision it multiplies natively",
     )
@@ -84,7 +85,7 @@ class CoreType(BaseModel):
         return self.array_rows > 0
 
     @property
-    def precisions(self) -> tuple[str, ...]:
+    def precisions(self) -> tuple[Precision, ...]:
         """Natively multiplied precisions, narrowest first."""
         return tuple(p for p in PRECISIONS if p in self.macs_per_cycle)
 
@@ -95,7 +96,7 @@ class CoreType(BaseModel):
         """Whether the array multiplies `precision`, natively or at a wider precision."""
         return any(p in self.macs_per_cycle for p in PRECISIONS[precision_rank(precision):])
 
-    def exec_precision(self, precision: str) -> str:
+    def exec_precision(self, precision: str) -> Precision:
         """The precision the array runs `precision` at: itself, else the next wider it has."""
         for p in PRECISIONS[precision_rank(precision):]:
             if p in self.macs_per_cycle:

@@ -29,17 +29,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from meshc.errors import MeshcError
-from meshc.hardware.precision import precision_bits, wider_of
+from meshc.hardware.precision import Precision, precision_bits, wider_of
 
 if TYPE_CHECKING:
-    from numpy.typing import ArrayLike
+    from numpy.typing import ArrayLike, NDArray
 
     from meshc.hardware.model import CoreType, Hardware
 
 _OS, _IS = "output_stationary", "input_stationary"  # anything else is weight stationary
 
 
-def _dims(m: ArrayLike, k: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, ...]:
+def _dims(m: ArrayLike, k: ArrayLike, n: ArrayLike) -> tuple[NDArray[np.int64], ...]:
     arrs = np.broadcast_arrays(*(np.asarray(x, dtype=np.int64) for x in (m, k, n)))
     for name, a in zip("mkn", arrs, strict=True):
         if a.size and a.min() < 1:
@@ -47,7 +47,7 @@ def _dims(m: ArrayLike, k: ArrayLike, n: ArrayLike) -> tuple[np.ndarray, ...]:
     return tuple(arrs)
 
 
-def _cdiv(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
+def _cdiv(a: NDArray[np.int64], b: int | NDArray[np.int64]) -> NDArray[np.int64]:
     return -(-a // b)
 
 
@@ -57,12 +57,13 @@ def _array_core(core: CoreType) -> None:
                          where=f"core_types.{core.name}")
 
 
-def _exec(core: CoreType, precision: str, weight_precision: str | None) -> str:
+def _exec(core: CoreType, precision: str, weight_precision: str | None) -> Precision:
     return core.exec_precision(wider_of(precision, weight_precision or precision))
 
 
 def gemm_ideal_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
-                      precision: str, *, weight_precision: str | None = None) -> np.ndarray:
+                      precision: str, *, weight_precision: str | None = None
+                      ) -> NDArray[np.int64]:
     """ceil(m*k*n / MACs per cycle): the array never idle, no fill, drain or padding."""
     _array_core(core)
     m_, k_, n_ = _dims(m, k, n)
@@ -79,7 +80,7 @@ def load_bytes_per_cycle(core: CoreType) -> float:
     return core.array_cols * max(map(precision_bits, core.macs_per_cycle)) / 8
 
 
-def load_cycles(core: CoreType, bits: ArrayLike) -> np.ndarray:
+def load_cycles(core: CoreType, bits: ArrayLike) -> NDArray[np.int64]:
     """Cycles to shift one fold's stationary operand, R x C elements stored at `bits`, into
     the array: R at the widest precision (SCALE-Sim's one row per cycle), R * bits / widest
     bits for narrower ones (a packed int4 row is a quarter of a bf16 one's bytes)."""
@@ -87,8 +88,9 @@ def load_cycles(core: CoreType, bits: ArrayLike) -> np.ndarray:
     return np.ceil(fold_bytes / load_bytes_per_cycle(core)).astype(np.int64)
 
 
-def _folds(m: np.ndarray, k: np.ndarray, n: np.ndarray, core: CoreType, a_bits: float,
-           b_bits: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _folds(m: NDArray[np.int64], k: NDArray[np.int64], n: NDArray[np.int64], core: CoreType,
+           a_bits: float, b_bits: ArrayLike
+           ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """(fold count, streamed dimension T, cycles to load a fold's stationary operand)."""
     rows, cols = core.array_rows, core.array_cols
     if core.dataflow == _OS:  # the outputs start at zero in the PEs: nothing to load
@@ -131,7 +133,7 @@ def result_bits(core: CoreType, precision: str, weight_precision: str | None = N
 
 def gemm_sram_traffic(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
                       precision: str, *, weight_precision: str | None = None
-                      ) -> tuple[np.ndarray, np.ndarray]:
+                      ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """(read, write) SRAM bytes of one GEMM tile: gemm_sram_elements (each fold's re-reads)
     with A and B at their storage widths and C at result_bits."""
     e = gemm_sram_elements(m, k, n, core)
@@ -143,7 +145,8 @@ def gemm_sram_traffic(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
 
 
 def gemm_sram_bytes(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
-                    precision: str, *, weight_precision: str | None = None) -> np.ndarray:
+                    precision: str, *, weight_precision: str | None = None
+                    ) -> NDArray[np.float64]:
     """Bytes read and written in SRAM by one GEMM tile (gemm_sram_traffic, summed)."""
     read, write = gemm_sram_traffic(m, k, n, core, precision, weight_precision=weight_precision)
     return read + write
@@ -151,7 +154,7 @@ def gemm_sram_bytes(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType,
 
 def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precision: str,
                 *, weight_precision: str | None = None,
-                stationary_bits: ArrayLike | None = None) -> np.ndarray:
+                stationary_bits: ArrayLike | None = None) -> NDArray[np.int64]:
     """Cycles of each GEMM tile on one core: SCALE-Sim folds with load, fill and drain, at
     the precision's MAC rate, never faster than the SRAM can feed the folds. The held
     operand loads at its stored width: A at `precision`, B at `stationary_bits` (default
@@ -168,8 +171,8 @@ def gemm_cycles(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, precis
     # double-buffered: later folds' load and skew hide behind the previous stream, but a
     # stream shorter than the load still waits for it (a GEMV's, whose weights stream from
     # HBM at the same time: the op takes the longer of the two, mappers/costs.py)
-    compute = (fold + (folds - 1) * np.maximum(stream, load) if core.double_buffered
-               else folds * fold) - 1
+    compute: NDArray[np.int64] = (fold + (folds - 1) * np.maximum(stream, load)
+                                  if core.double_buffered else folds * fold) - 1
     # the -1 can undercut the ideal only on a 1x1 array (R + C - 2 = 0)
     compute = np.maximum(compute, _cdiv(m_ * k_ * n_, macs))
     sram = gemm_sram_bytes(m_, k_, n_, core, precision, weight_precision=weight_precision)
@@ -189,7 +192,7 @@ def gemm_energy_pj(m: ArrayLike, k: ArrayLike, n: ArrayLike, core: CoreType, pre
 
 
 def vector_cycles(plain_ops: ArrayLike, transcendental_ops: ArrayLike,
-                  core: CoreType) -> np.ndarray:
+                  core: CoreType) -> NDArray[np.int64]:
     """Cycles on the vector unit; plain and transcendental ops do not overlap (a
     conservative choice: overlapping them takes careful software pipelining)."""
     plain = np.asarray(plain_ops, dtype=np.int64)

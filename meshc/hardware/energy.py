@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from meshc.hardware.frozen import FrozenMap
+from meshc.hardware.precision import Precision
 
 DEFAULT_SRAM_MACRO_BYTES = 32 * 1024
 
@@ -25,7 +26,7 @@ class NodeTable:
 
     node: str
     source: str
-    pj_per_mac: Mapping[str, float]
+    pj_per_mac: Mapping[Precision, float]
     # pJ per byte read or written, keyed by the SRAM macro (bank) size an access hits.
     sram_pj_per_byte_by_macro_bytes: Mapping[int, float]
     vector_pj_per_op: float
@@ -109,7 +110,8 @@ def _interpolate(a: NodeTable, b: NodeTable, name: str, nm: float, a_nm: float,
     t = math.log(a_nm / nm) / math.log(a_nm / b_nm)
 
     def mix(x: float, y: float) -> float:
-        return round(x ** (1 - t) * y**t, 4)
+        # float ** float is typed Any (a negative base gives a complex); energies are positive
+        return round(float(x ** (1 - t) * y**t), 4)
 
     return NodeTable(
         node=name,

@@ -7,6 +7,7 @@ the YAML path (pydantic alone would only name the enclosing object).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Any, Literal
@@ -131,12 +132,12 @@ class EnergySpec(BaseModel):
 
     node: NodeName
     static_w_per_core: rg.Watts
-    pj_per_mac: Annotated[dict[Precision, rg.PicoJoules], FREEZE, DUMP] = Field(
+    pj_per_mac: Annotated[Mapping[Precision, rg.PicoJoules], FREEZE, DUMP] = Field(
         default_factory=FrozenMap, description="overrides of the node table, per precision"
     )
-    sram_pj_per_byte_by_macro_bytes: Annotated[dict[rg.SramBytes, rg.PicoJoules], FREEZE, DUMP] = (
-        Field(default_factory=FrozenMap, description="replaces the node's SRAM table when given")
-    )
+    sram_pj_per_byte_by_macro_bytes: Annotated[
+        Mapping[rg.SramBytes, rg.PicoJoules], FREEZE, DUMP
+    ] = Field(default_factory=FrozenMap, description="replaces the node's SRAM table when given")
     vector_pj_per_op: rg.PicoJoules | None = None
     transcendental_pj_per_op: rg.PicoJoules | None = None
     mac_includes_accumulator: bool = Field(
@@ -180,7 +181,7 @@ class Hardware(BaseModel):
     name: str = Field(min_length=1)
     description: str = ""
     sources: tuple[str, ...] = Field((), description="where the numbers come from")
-    core_types: Annotated[dict[Name, CoreType], FREEZE, DUMP] = Field(min_length=1)
+    core_types: Annotated[Mapping[Name, CoreType], FREEZE, DUMP] = Field(min_length=1)
     mesh: Mesh
     noc: Noc
     hbm: Hbm

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from meshc.errors import MeshcError
 
@@ -10,12 +10,12 @@ Precision = Literal["int4", "int8", "fp8", "bf16", "f16", "f32"]
 
 # Widening order: a core that lacks a format executes it at the next one it has.
 # int8 -> fp8 and bf16 -> f16 keep the width; every later step widens.
-PRECISIONS: tuple[str, ...] = ("int4", "int8", "fp8", "bf16", "f16", "f32")
+PRECISIONS: tuple[Precision, ...] = ("int4", "int8", "fp8", "bf16", "f16", "f32")
 
-_BITS: dict[str, int] = {"int4": 4, "int8": 8, "fp8": 8, "bf16": 16, "f16": 16, "f32": 32}
+_BITS: dict[Precision, int] = {"int4": 4, "int8": 8, "fp8": 8, "bf16": 16, "f16": 16, "f32": 32}
 
 # MLIR builtin element types; both OCP fp8 flavours and signless/signed ints collapse.
-_MLIR: dict[str, str] = {
+_MLIR: dict[str, Precision] = {
     "f32": "f32", "bf16": "bf16", "f16": "f16",
     "f8E4M3FN": "fp8", "f8E5M2": "fp8", "f8E4M3": "fp8", "f8E4M3FNUZ": "fp8",
     "f8E5M2FNUZ": "fp8",
@@ -24,9 +24,14 @@ _MLIR: dict[str, str] = {
 }
 
 
-def check_precision(p: str, where: str | None = None) -> str:
+def is_precision(p: str) -> TypeGuard[Precision]:
+    """Whether `p` names a precision (narrows a string from outside to Precision)."""
+    return p in _BITS
+
+
+def check_precision(p: str, where: str | None = None) -> Precision:
     """`p` itself if it is a precision name, else a MeshcError naming the valid ones."""
-    if p not in _BITS:
+    if not is_precision(p):
         raise MeshcError(
             f"unknown precision {p!r}", where=where, hint=f"use one of {', '.join(PRECISIONS)}"
         )
@@ -48,12 +53,12 @@ def precision_rank(p: str) -> int:
     return PRECISIONS.index(check_precision(p))
 
 
-def wider_of(a: str, b: str) -> str:
+def wider_of(a: str, b: str) -> Precision:
     """The later of two precisions in the widening order."""
-    return a if precision_rank(a) >= precision_rank(b) else b
+    return PRECISIONS[max(precision_rank(a), precision_rank(b))]
 
 
-def precision_of_mlir(elt: str) -> str:
+def precision_of_mlir(elt: str) -> Precision:
     """The precision name for an MLIR element type spelling ("f8E4M3FN" -> "fp8")."""
     try:
         return _MLIR[elt]

@@ -10,6 +10,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
 )
+from xdsl.ir import SSAValue
 from xdsl.irdl import (
     VarConstraint,
     base,
@@ -70,22 +71,29 @@ class RopeOp(_Unary):
 
 
 class _Norm(GraphOp):
+    """A norm: its input, then its parameters, and one result. The subclasses define the
+    operands (IRDL orders them by the class that defines them, so `input` cannot live here):
+    this base reads them by position."""
+
     KIND: ClassVar[str]  # its entry in hardware/op_costs.py (per element, and per row)
 
+    def _input_shape(self) -> tuple[int, ...]:
+        return _shape(self.operands[0].type)
+
     def verify_shapes(self) -> None:
-        if not _shape(self.input.type):
+        if not self._input_shape():
             raise VerifyException("a norm needs an input of rank >= 1")
-        width = _shape(self.input.type)[-1]
+        width = self._input_shape()[-1]
         for p in self.params():
             if _shape(p.type) != (width,):
                 raise VerifyException(f"norm parameter {_shape(p.type)} must be ({width},)")
 
-    def params(self) -> list:
+    def params(self) -> list[SSAValue]:
         return list(self.operands[1:])
 
     def work(self) -> Work:
-        n = numel(self.result.type)
-        rows = n // _shape(self.input.type)[-1]
+        n = numel(self.results[0].type)
+        rows = n // self._input_shape()[-1]
         plain, trans = vector_ops(self.KIND, n, rows)
         return self._io() + Work(vector_ops=int(plain), transcendental_ops=int(trans))
 

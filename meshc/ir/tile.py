@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import (
     Float64Type,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     StringAttr,
     TensorType,
     i64,
@@ -50,11 +51,11 @@ class TileKindAttr(EnumAttribute[TileKind], SpacedOpaqueSyntaxAttribute):
     name = "tile.kind"
 
 
-def _ints(a: DenseArrayBase) -> tuple[int, ...]:
+def _ints(a: DenseArrayBase[IntegerType]) -> tuple[int, ...]:
     return tuple(int(x) for x in a.get_values())
 
 
-def int_array(values: tuple[int, ...] | list[int]) -> DenseArrayBase:
+def int_array(values: tuple[int, ...] | list[int]) -> DenseArrayBase[IntegerType]:
     return DenseArrayBase.from_list(i64, list(values))
 
 

@@ -10,7 +10,7 @@ from xdsl.dialects.builtin import DictionaryAttr, IntegerAttr, ModuleOp
 from xdsl.passes import ModulePass
 
 from meshc.errors import MeshcError
-from meshc.hardware import CoreType, Hardware
+from meshc.hardware import CoreType, Hardware, Precision
 from meshc.ir.graph import WeightOp
 from meshc.ir.notes import add_note
 from meshc.ir.summary import kv_caches
@@ -224,7 +224,7 @@ def _block_cycles(module: ModuleOp, hw: Hardware) -> tuple[float, float]:
     return attn, mlp
 
 
-def _bf16_or_narrowest(core: CoreType) -> str:
+def _bf16_or_narrowest(core: CoreType) -> Precision:
     try:
         return core.exec_precision("bf16")
     except MeshcError:  # an integer-only array

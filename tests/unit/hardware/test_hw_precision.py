@@ -31,3 +31,10 @@ def test_unknown_spellings_raise() -> None:
 def test_wider_of() -> None:
     assert wider_of("int4", "bf16") == "bf16"
     assert wider_of("f32", "int8") == "f32"
+
+
+def test_is_precision_narrows_only_the_names_meshc_knows() -> None:
+    from meshc.hardware.precision import PRECISIONS, is_precision
+
+    assert all(is_precision(p) for p in PRECISIONS)
+    assert not is_precision("fp16") and not is_precision("BF16") and not is_precision("")
