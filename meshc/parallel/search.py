@@ -22,7 +22,6 @@ from meshc.errors import MeshcError
 from meshc.frontends import ModelRequest, load_model
 from meshc.hardware.system import System
 from meshc.ir.graph import AttentionOp, GraphOp, MoeOp
-from meshc.parallel.compose import SystemResult
 from meshc.parallel.degrees import Parallel
 from meshc.parallel.driver import SystemCompile, compile_system
 from meshc.parallel.layout import layout
@@ -107,7 +106,7 @@ def candidates(system: System, m: ModelSize, batch: int) -> list[Parallel]:
             t = max((t for t in _pow2(att.count // p) if _tp_ok(t, m)), default=0)
             u = max((u for u in _pow2(mlp.count // p)), default=0)
             if t and u:
-                for mb in sorted({1, 2} & {d for d in (1, 2) if batch % d == 0}):
+                for mb in (mb for mb in (1, 2) if batch % mb == 0):
                     out.append(Parallel(tp=t, pp=p, mb=mb, mlp_tp=u))
     return sorted(out, key=lambda q: (q.chips, q.tp, q.pp, q.mb, q.ep))
 
@@ -118,7 +117,7 @@ def fits(system: System, m: ModelSize, q: Parallel) -> str:
     last lm_head (about half the tables each); tensor parallelism divides all of it,
     expert parallelism the routed experts and the cache; disaggregated, each group holds
     about half of a layer's weights and only the attention chips the cache."""
-    share = m.layers and -(-m.layers // q.pp) / m.layers
+    share = math.ceil(m.layers / q.pp) / m.layers if m.layers else 0.0
     for g in system.groups:  # without HBM, partition-attn-mlp keeps a reserve for tiles
         cap = g.hw.hbm_bytes or int(g.hw.sram_bytes * (1 - TILE_RESERVE))
         half = 1.0 if len(system.groups) == 1 else 0.5
@@ -151,6 +150,7 @@ def search(req: ModelRequest, system: System, objective: str, opts: CompileOptio
     layout(system, Parallel(), 1)  # the groups make sense (roles) before any layout is tried
     m = model_size(req, pipelines.split_steps(pass_list(opts))[0], system.groups[0].hw.name)
     tried: list[str] = []
+    failed: list[str] = []  # layouts that passed the memory estimate but did not compile
     best: tuple[float, Parallel] | None = None
     fewest: Parallel | None = None
     for q in candidates(system, m, req.shape.batch):
@@ -163,12 +163,18 @@ def search(req: ModelRequest, system: System, objective: str, opts: CompileOptio
             sc = compile_system(req, system, q, replace(opts, mapper="heft"), say)
         except MeshcError as e:
             tried.append(f"{q.text()}: {e.message}")
+            failed.append(tried[-1])
             continue
         score = _score(sc, objective)
         tried.append(f"{q.text()}: {_fmt(objective, score)}")
         fewest = fewest or q  # candidates come fewest chips first
         if best is None or score < best[0]:
             best = (score, q)
+    if best is None and failed:
+        raise MeshcError(f"no layout of {req.source} compiles on {system.name}: "
+                         + "; ".join(failed[:3]), hint="`meshc compile --parallel ...` with "
+                         "one of them says the whole reason; a larger system or int4 weights "
+                         "(--pipeline quantized) may fit")
     if best is None:
         need = m.layer_bytes + m.expert_bytes + m.table_bytes + m.kv_bytes
         caps = ", ".join(f"{g.count} x {fmt_bytes(g.hw.hbm_bytes or g.hw.sram_bytes, exact=False)}"
@@ -183,7 +189,6 @@ def search(req: ModelRequest, system: System, objective: str, opts: CompileOptio
     say(f"compiling {best[1].text()}")
     sc = compile_system(req, system, best[1], opts, say)
     r = sc.result
-    assert isinstance(r, SystemResult)
     assert fewest is not None
     note = (f"--parallel auto ({objective}) kept {best[1].text()} on {best[1].chips} chips; "
             f"the fewest chips that hold the model: {fewest.chips} ({fewest.text()}); "
