@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _child import meshc_child
 
 from meshc.hardware import preset_names
 
@@ -48,21 +46,13 @@ BEFORE: dict[str, tuple[float, float]] = {
 
 def run_case(model: str, hw: str, extra: tuple[str, ...], mapper: str) -> str:
     """One table row: CPU s, wall s, peak RSS and latencies, or why the compile failed."""
-    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as err:
-        cmd = [sys.executable, "-m", "meshc", "compile", model, "--hw", hw, "--mapper",
-               mapper, *extra, "-o", out]
-        t0 = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and peak RSS
-        child.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        if child.returncode != 0:
-            err.seek(0)
-            last = (err.read().strip().splitlines() or [""])[-1]
-            return f"exit {child.returncode}: {last[:160]}"
+    with tempfile.TemporaryDirectory() as out:
+        run = meshc_child(["compile", model, "--hw", hw, "--mapper", mapper, *extra, "-o", out])
+        if run.error:
+            return run.error
         phases = json.loads((Path(out) / "report.json").read_text())["phases"]
     ms = {name: f"{p['latency_s'] * 1e3:.3f}" for name, p in phases.items()}
-    cpu, mb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    cpu, wall, mb = run.cpu_s, run.wall_s, run.peak_mb
     was = BEFORE.get(" ".join((model, hw, *extra))) if mapper == "cpsat" else None
     before = f"{was[0]:8.2f} {was[1]:9.0f}" if was else f"{'-':>8s} {'-':>9s}"
     return (f"{cpu:8.2f} {wall:8.2f} {mb:9.0f} {before} {ms.get('prefill', '-'):>11s} "

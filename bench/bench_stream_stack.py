@@ -14,11 +14,10 @@ figure is the notes' measurement, and the shapes match its per-layer MACs, not i
 
 from __future__ import annotations
 
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _child import meshc_child
 
 ROOT = Path(__file__).resolve().parents[1]
 TWIN = ROOT / "tests" / "fidelity" / "stream_tpu_like_quad_core.yaml"
@@ -42,22 +41,13 @@ def main() -> None:
         spec = Path(tmp) / "stack.yaml"
         spec.write_text(SPEC, encoding="utf-8")
         out = Path(tmp) / "out"
-        pid = os.fork()
-        if pid == 0:  # the compile in its own process: its CPU time alone
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.dup2(devnull, 2)
-            os.execv(sys.executable, [sys.executable, "-m", "meshc", "compile", str(spec),
-                                      "--hw", str(TWIN), "--phase", "prefill", "--seq",
-                                      str(SEQ), "-o", str(out)])
-        t0 = time.perf_counter()
-        _, status, usage = os.wait4(pid, 0)
-        wall = time.perf_counter() - t0
-    if status != 0:
-        raise SystemExit(f"meshc compile failed (status {status})")
-    cpu = usage.ru_utime + usage.ru_stime
+        run = meshc_child(["compile", str(spec), "--hw", str(TWIN), "--phase", "prefill",
+                           "--seq", str(SEQ), "-o", str(out)])
+    if run.error:
+        raise SystemExit(f"meshc compile failed ({run.error})")
+    cpu, wall = run.cpu_s, run.wall_s
     print(f"4-layer stack (0.54 GMAC/layer) on the TPU-like twin, prefill seq {SEQ}, cpsat:")
-    print(f"  meshc {cpu:.2f} CPU s ({wall:.2f} s wall, {usage.ru_maxrss / 1024:.0f} MB); "
+    print(f"  meshc {cpu:.2f} CPU s ({wall:.2f} s wall, {run.peak_mb:.0f} MB); "
           f"Stream {STREAM_CPU_S:.0f} CPU s; ratio {cpu / STREAM_CPU_S:.3f} (goal <= 0.05)")
 
 

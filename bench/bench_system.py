@@ -16,12 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _child import meshc_child
 
 from meshc.parallel.degrees import KEYS
 
@@ -39,21 +37,13 @@ CASES: list[tuple[str, str, tuple[str, ...]]] = [
 def run_case(model: str, hw: str, extra: tuple[str, ...], mapper: str) -> str:
     """One table row: CPU s, wall s, peak RSS, chip modules, per phase latency and
     tokens/s, or why the compile failed."""
-    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryFile("w+") as err:
-        cmd = [sys.executable, "-m", "meshc", "compile", model, "--hw", hw, "--mapper",
-               mapper, *extra, "-o", out]
-        t0 = time.perf_counter()
-        child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU time and peak RSS
-        child.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - t0
-        if child.returncode != 0:
-            err.seek(0)
-            last = (err.read().strip().splitlines() or [""])[-1]
-            return f"exit {child.returncode}: {last[:160]}"
+    with tempfile.TemporaryDirectory() as out:
+        run = meshc_child(["compile", model, "--hw", hw, "--mapper", mapper, *extra, "-o", out])
+        if run.error:
+            return run.error
         report = json.loads((Path(out) / "report.json").read_text())
         modules = sum(1 for _ in (Path(out) / "chips").iterdir())
-    cpu, mb = usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    cpu, wall, mb = run.cpu_s, run.wall_s, run.peak_mb
     degrees = report["parallel"]
     par = ",".join(f"{k}={degrees[k]}" for k in KEYS if degrees.get(k, 1) != 1) or "tp=1"
     phases = "; ".join(f"{name} {p['latency_s'] * 1e3:.3f} ms {p['tokens_per_s']:,.0f} tok/s"
