@@ -38,6 +38,7 @@ from meshc.ir.summary import model_parameters
 from meshc.ir.tile import ComputeOp
 from meshc.ir.work import numel
 from meshc.passes._common import (
+    functions,
     phase_name,
     read_regions,
     residency_attr,
@@ -110,7 +111,7 @@ def _compile_model(req: ModelRequest, hw_name: str, opts: CompileOptions,
     pipelines.apply(module, spec, lambda p, _m: say(f"ran {p.name}"), hw=hw_name)
     clock.lap("passes")
     phases = []
-    for f in _functions(module):
+    for f in functions(module):
         say(f"simulating {f.sym_name.data}")
         phases.append(simulate_phase(f, hw, req.shape, opts.cold))
     clock.lap("simulate")
@@ -180,10 +181,6 @@ class Clock:
     @property
     def total_s(self) -> float:
         return time.perf_counter() - self._start
-
-
-def _functions(module: ModuleOp) -> list[func.FuncOp]:
-    return [op for op in module.ops if isinstance(op, func.FuncOp)]
 
 
 def sim_inputs(f: func.FuncOp, has_hbm: bool = True) -> tuple[list[SimOp], list[SimEdge]]:

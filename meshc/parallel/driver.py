@@ -40,6 +40,7 @@ from meshc.parallel.compose import SystemResult, compose_phase
 from meshc.parallel.degrees import Parallel
 from meshc.parallel.layout import Layout, layout
 from meshc.parallel.pricing import step_charges
+from meshc.passes._common import functions
 from meshc.passes._stages import StageInfo, stage_info, step_key
 from meshc.passes.lower_collectives import recorded
 from meshc.quality import ModelFacts, Precisions, assess
@@ -111,7 +112,7 @@ def _compile_system(req: ModelRequest, target: str | System, par: Parallel,
     pipelines.apply(module, sys_spec, lambda p, _m: say(f"ran {p.name}"),
                     hw=lay.first_chip.name)
     clock.lap("partition")
-    steps = [(f, stage_info(f), step_key(f)) for f in _functions(module)]
+    steps = [(f, stage_info(f), step_key(f)) for f in functions(module)]
     links = {f.sym_name.data: recorded(f) for f, _, _ in steps}
     chains = {phase: [(f.sym_name.data, info, key, links[f.sym_name.data])
                       for f, info, key in steps if info.phase == phase]
@@ -146,10 +147,6 @@ def _notes(chips: list[ChipModule]) -> tuple[str, ...]:
         for who, text in m.result.notes:
             where.setdefault(f"{who}: {text}", []).append(m.name)
     return tuple(f"{', '.join(names)}: {text}" for text, names in where.items())
-
-
-def _functions(module: ModuleOp) -> list[func.FuncOp]:
-    return [op for op in module.ops if isinstance(op, func.FuncOp)]
 
 
 def _phase_order(steps: list[tuple[func.FuncOp, StageInfo, str]]) -> list[str]:
