@@ -27,8 +27,8 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from meshc.errors import MeshcError
 from meshc.hardware.system import Role
 from meshc.ir.graph import GraphOp, WeightOp
+from meshc.passes._common import ATTR_PHASE
 
-ATTR_PHASE = "meshc.phase"
 ATTR_STEP = "meshc.step"
 ATTR_STAGE = "meshc.stage"
 ATTR_ROLE = "meshc.role"
