@@ -171,10 +171,10 @@ def search(req: ModelRequest, system: System, objective: str, opts: CompileOptio
         if best is None or score < best[0]:
             best = (score, q)
     if best is None and failed:
-        raise MeshcError(f"no layout of {req.source} compiles on {system.name}: "
-                         + "; ".join(failed[:3]), hint="`meshc compile --parallel ...` with "
-                         "one of them says the whole reason; a larger system or int4 weights "
-                         "(--pipeline quantized) may fit")
+        raise MeshcError(f"no layout of {req.source} compiles on {system.name}; the "
+                         "largest tried: " + "; ".join(failed[-3:]), hint="`meshc compile "
+                         "--parallel ...` with one of them says the whole reason; a larger "
+                         "system, int4 weights or a shorter sequence may fit")
     if best is None:
         need = m.layer_bytes + m.expert_bytes + m.table_bytes + m.kv_bytes
         caps = ", ".join(f"{g.count} x {fmt_bytes(g.hw.hbm_bytes or g.hw.sram_bytes, exact=False)}"
