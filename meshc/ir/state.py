@@ -7,6 +7,7 @@ fact now has one attribute class whose verifier runs when it is built or parsed:
     tfm op   meshc.region     #meshc<region mlp>      shared | attention | mlp
     weight   meshc.residency  #meshc<residency hbm>   sram | hbm
     tfm op   meshc.part       #meshc.part<2>          the row block split-rows cut (>= 0)
+    func     meshc.role       #meshc<role mlp>        the chips a step runs on: any | attention | mlp
 
 `OP_STATE` maps each op attribute name to its class; `op_state` is the one reader, used by
 the tfm op verifier and by the passes, and rejects any other form with a message that names
@@ -59,6 +60,22 @@ class RegionAttr(EnumAttribute[Region], SpacedOpaqueSyntaxAttribute):
 
     def __init__(self, data: Region | str) -> None:
         super().__init__(Region(data))
+
+
+class Role(StrEnum):
+    ANY = "any"
+    ATTENTION = "attention"
+    MLP = "mlp"
+
+
+@irdl_attr_definition
+class RoleAttr(EnumAttribute[Role], SpacedOpaqueSyntaxAttribute):
+    """The chips a step function runs on (split-stages): `#meshc<role attention>`."""
+
+    name = "meshc.role"
+
+    def __init__(self, data: Role | str) -> None:
+        super().__init__(Role(data))
 
 
 @irdl_attr_definition
@@ -119,7 +136,7 @@ class PartAttr(ParametrizedAttribute):
             raise VerifyException(f"meshc.part must be >= 0, got {self.index.data}")
 
 
-MESHC = Dialect("meshc", [], [ResidencyAttr, RegionAttr, HardwareAttr, PartAttr])
+MESHC = Dialect("meshc", [], [ResidencyAttr, RegionAttr, RoleAttr, HardwareAttr, PartAttr])
 
 # the typed form of every meshc.* attribute an op may carry
 OP_STATE: dict[str, type[Attribute]] = {

@@ -6,7 +6,7 @@ split-stages (meshc/passes/split_stages.py) writes on every step function:
     meshc.phase    StringAttr     the phase function it was cut from (`decode`)
     meshc.step     IntegerAttr    its position in the phase's chain of steps, from 0
     meshc.stage    IntegerAttr    its pipeline stage: the index of its range of layers
-    meshc.role     StringAttr     the chips that run it: any | attention | mlp
+    meshc.role     RoleAttr       the chips that run it: #meshc<role any|attention|mlp>
     meshc.layers   array<i64>     the first and last layer it holds (-1, -1: none)
     meshc.sources  array<i64>     per argument a pair (step, index): result `index` of the
                                   earlier step `step`, or (-1, k): argument k of the phase
@@ -18,15 +18,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import get_args
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import DenseArrayBase, IntegerAttr, StringAttr, i64
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from meshc.errors import MeshcError
-from meshc.hardware.system import Role
 from meshc.ir.graph import GraphOp, WeightOp
+from meshc.ir.state import Role, RoleAttr
 from meshc.passes._common import ATTR_PHASE
 
 ATTR_STEP = "meshc.step"
@@ -35,7 +34,7 @@ ATTR_ROLE = "meshc.role"
 ATTR_LAYERS = "meshc.layers"
 ATTR_SOURCES = "meshc.sources"
 STEP_ATTRS = (ATTR_PHASE, ATTR_STEP, ATTR_STAGE, ATTR_ROLE, ATTR_LAYERS)
-ROLES: tuple[str, ...] = get_args(Role)  # the chip groups' roles (docs/systems.md)
+ROLES: tuple[str, ...] = tuple(r.value for r in Role)  # the chip groups' roles
 PHASE_INPUT = -1  # the `step` of a source that is an argument of the phase (the host's)
 
 
@@ -58,7 +57,7 @@ def step_attributes(info: StageInfo) -> dict[str, Attribute]:
         ATTR_PHASE: StringAttr(info.phase),
         ATTR_STEP: IntegerAttr(info.step, 64),
         ATTR_STAGE: IntegerAttr(info.stage, 64),
-        ATTR_ROLE: StringAttr(info.role),
+        ATTR_ROLE: RoleAttr(info.role),
         ATTR_LAYERS: DenseArrayBase.from_list(i64, list(info.layers)),
         ATTR_SOURCES: DenseArrayBase.from_list(i64, [x for s in info.sources for x in s]),
     }
@@ -85,6 +84,14 @@ def _str(f: func.FuncOp, key: str, allowed: tuple[str, ...] = ()) -> str:
         want = " | ".join(allowed) if allowed else "a non-empty string"
         raise MeshcError(f"must be {want}, got {a}", where=f"@{f.sym_name.data} {key}")
     return a.data
+
+
+def _role(f: func.FuncOp) -> str:
+    a = f.attributes[ATTR_ROLE]
+    if not isinstance(a, RoleAttr):
+        raise MeshcError(f"must be #meshc<role {'|'.join(ROLES)}>, got {a}",
+                         where=f"@{f.sym_name.data} {ATTR_ROLE}")
+    return a.data.value
 
 
 def _own_layers(f: func.FuncOp) -> tuple[int, int]:
@@ -124,7 +131,7 @@ def stage_info(f: func.FuncOp) -> StageInfo:
                              f"step than {step}, got {list(flat)}",
                              where=f"@{name} {ATTR_SOURCES}")
     return StageInfo(_str(f, ATTR_PHASE), step, _int(f, ATTR_STAGE),
-                     _str(f, ATTR_ROLE, ROLES), (layers[0], layers[1]), sources)
+                     _role(f), (layers[0], layers[1]), sources)
 
 
 # --- step_key ----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
 from meshc.errors import MeshcError
-from meshc.ir.graph import CollectiveKind, CollectiveOp
+from meshc.ir.graph import BlockAttr, CollectiveKindAttr, CollectiveOp
 from meshc.passes._common import functions
 
 ATTR_COLLECTIVES = "meshc.collectives"
@@ -48,10 +48,11 @@ class LowerCollectivesPass(ModulePass):
 
     Input: `tfm` functions, after shard-tensor, shard-experts and split-stages.
     Output: no `tfm.collective` left; each function that had some carries
-    `meshc.collectives`, an array of dictionaries (kind, label, chips, bytes, layer, block)
-    in program order (`recorded(f)` reads them); every use of a collective's result reads
-    its input instead (an all_gather or reduce_scatter the function returns changes the
-    function's result type to the shard the chip holds).
+    `meshc.collectives`, an array of dictionaries (kind #tfm<collective_kind ...>, label,
+    chips, bytes, layer, block #tfm<block ...>) in program order (`recorded(f)` reads
+    them); every use of a collective's result reads its input instead (an all_gather or
+    reduce_scatter the function returns changes the function's result type to the shard
+    the chip holds).
     Options: none.
     Fails when: never, on verified IR.
     """
@@ -71,9 +72,9 @@ class LowerCollectivesPass(ModulePass):
                 label = f"{base}{seen.get(base, 0)}"
                 seen[base] = seen.get(base, 0) + 1
                 entries.append(DictionaryAttr({
-                    "kind": StringAttr(c.kind_name.value), "label": StringAttr(label),
+                    "kind": c.kind, "label": StringAttr(label),
                     "chips": IntegerAttr(c.n_chips, 64), "bytes": IntegerAttr(c.payload_bytes(), 64),
-                    "layer": IntegerAttr(c.layer_index, 64), "block": StringAttr(c.block_name)}))
+                    "layer": c.layer, "block": c.block}))
                 c.result.replace_all_uses_with(c.input)
                 Rewriter.erase_op(c)
             f.attributes[ATTR_COLLECTIVES] = ArrayAttr(entries)
@@ -99,14 +100,16 @@ def recorded(f: func.FuncOp) -> tuple[Recorded, ...]:
     out = []
     for i, e in enumerate(attr.data):
         d = e.data if isinstance(e, DictionaryAttr) else {}
-        if sorted(d) != sorted(_FIELDS) or not all(
-                isinstance(d[k], StringAttr) for k in ("kind", "label", "block")) or not all(
-                isinstance(d[k], IntegerAttr) for k in ("chips", "bytes", "layer")):
-            raise MeshcError(f"entry {i} needs {', '.join(_FIELDS)}", where=where)
-        kind = d["kind"].data  # type: ignore[attr-defined]
-        if kind not in {k.value for k in CollectiveKind}:
-            raise MeshcError(f"entry {i}: unknown kind {kind!r}", where=where)
-        out.append(Recorded(kind, d["label"].data, d["chips"].value.data,  # type: ignore[attr-defined]
-                            d["bytes"].value.data, d["layer"].value.data,  # type: ignore[attr-defined]
-                            d["block"].data))  # type: ignore[attr-defined]
+        kind, label, block = d.get("kind"), d.get("label"), d.get("block")
+        ints = [d.get(k) for k in ("chips", "bytes", "layer")]
+        if not (sorted(d) == sorted(_FIELDS) and isinstance(kind, CollectiveKindAttr)
+                and isinstance(label, StringAttr) and isinstance(block, BlockAttr)):
+            raise MeshcError(f"entry {i} needs kind (#tfm<collective_kind ...>), label, chips, "
+                             "bytes, layer, block (#tfm<block ...>)", where=where)
+        chips, nbytes, layer = (a.value.data if isinstance(a, IntegerAttr) else -2 for a in ints)
+        if chips < 2 or nbytes < 0 or layer < -1:
+            raise MeshcError(f"entry {i}: chips {chips}, bytes {nbytes} or layer {layer} out of "
+                             "range", where=where)
+        out.append(Recorded(kind.data.value, label.data, chips, nbytes, layer,
+                            block.data.value))
     return tuple(out)

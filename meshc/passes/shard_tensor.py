@@ -38,10 +38,9 @@ from meshc.passes._sharding import (
     shape,
     with_shape,
 )
-from meshc.passes._stages import stage_info
+from meshc.passes._stages import ROLES, stage_info
 
 BLOCKS = tuple(b.value for b in Block)
-ROLES = ("any", "attention", "mlp")
 ATTR_TP = "meshc.tp"
 
 

@@ -16,7 +16,7 @@ func.func @decode(%0: tensor<1x1x64xbf16>, %1: tensor<1x4x64xbf16>) -> tensor<1x
 }
 
 // CHECK:      func.func @decode(%0: tensor<1x1x64xbf16>, %1: tensor<1x4x64xbf16>) -> tensor<1x1x64xbf16> attributes {meshc.collectives = [
-// CHECK-SAME: {kind = "all_reduce", label = "L0.attention.all_reduce0", chips = 4 : i64, bytes = 128 : i64, layer = 0 : i64, block = "attention"}, {kind = "all_to_all", label = "L0.mlp.all_to_all0", chips = 4 : i64, bytes = 1024 : i64, layer = 0 : i64, block = "mlp"}, {kind = "send", label = "L0.attention.send0", chips = 2 : i64, bytes = 128 : i64, layer = 0 : i64, block = "attention"}, {kind = "all_gather", label = "other.all_gather0", chips = 4 : i64, bytes = 512 : i64, layer = -1 : i64, block = "other"}]
+// CHECK-SAME: {kind = #tfm<collective_kind all_reduce>, label = "L0.attention.all_reduce0", chips = 4 : i64, bytes = 128 : i64, layer = 0 : i64, block = #tfm<block attention>}, {kind = #tfm<collective_kind all_to_all>, label = "L0.mlp.all_to_all0", chips = 4 : i64, bytes = 1024 : i64, layer = 0 : i64, block = #tfm<block mlp>}, {kind = #tfm<collective_kind send>, label = "L0.attention.send0", chips = 2 : i64, bytes = 128 : i64, layer = 0 : i64, block = #tfm<block attention>}, {kind = #tfm<collective_kind all_gather>, label = "other.all_gather0", chips = 4 : i64, bytes = 512 : i64, layer = -1 : i64, block = #tfm<block other>}]
 // CHECK-NOT:  tfm.collective
 // CHECK:      %[[LIN:.*]] = tfm.linear %0
 // CHECK-NEXT: %[[SUM:.*]] = tfm.add %0, %[[LIN]] layer 0

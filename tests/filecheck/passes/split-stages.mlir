@@ -45,7 +45,7 @@ func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x16xbf16> {
   func.return %logits : tensor<1x1x16xbf16>
 }
 
-// LAYER-LABEL: func.func @decode.s0(%0: tensor<1x1xi32>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = "any", meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: -1, 0>} {
+// LAYER-LABEL: func.func @decode.s0(%0: tensor<1x1xi32>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = #meshc<role any>, meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: -1, 0>} {
 // LAYER-NEXT:    %t = tfm.weight "embed.tokens" layer -1 other
 // LAYER-NEXT:    %e = tfm.embedding %0, %t layer -1 other
 // LAYER:         %pk0 = tfm.kv_read "k" layer 0 attention
@@ -53,7 +53,7 @@ func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x16xbf16> {
 // LAYER:         %h0 = tfm.add %r0, %u0 layer 0 mlp
 // LAYER-NEXT:    %[[S:.*]] = tfm.collective send %h0 chips 2 layer 0 mlp : tensor<1x1x8xbf16> -> tensor<1x1x8xbf16>
 // LAYER-NEXT:    func.return %[[S]] : tensor<1x1x8xbf16>
-// LAYER-LABEL: func.func @decode.s1(%0: tensor<1x1x8xbf16>) -> tensor<1x1x16xbf16> attributes {meshc.phase = "decode", meshc.step = 1 : i64, meshc.stage = 1 : i64, meshc.role = "any", meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 0, 0>} {
+// LAYER-LABEL: func.func @decode.s1(%0: tensor<1x1x8xbf16>) -> tensor<1x1x16xbf16> attributes {meshc.phase = "decode", meshc.step = 1 : i64, meshc.stage = 1 : i64, meshc.role = #meshc<role any>, meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 0, 0>} {
 // LAYER-NEXT:    %t = tfm.weight "embed.tokens" layer -1 other
 // LAYER-NEXT:    %wq1 = tfm.weight "L1.q.weight"
 // LAYER-NEXT:    %q1 = tfm.linear %0, %wq1 layer 1 attention
@@ -62,20 +62,20 @@ func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x16xbf16> {
 // LAYER:         %logits = tfm.lm_head %n, %t layer -1 other
 // LAYER-NEXT:    func.return %logits : tensor<1x1x16xbf16>
 
-// BLOCK-LABEL: func.func @decode.s0(%0: tensor<1x1xi32>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = "attention", meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: -1, 0>} {
+// BLOCK-LABEL: func.func @decode.s0(%0: tensor<1x1xi32>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = #meshc<role attention>, meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: -1, 0>} {
 // BLOCK:         tfm.collective send %r0 chips 2 layer 0 attention
-// BLOCK-LABEL: func.func @decode.s1(%0: tensor<1x1x8xbf16>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 1 : i64, meshc.stage = 0 : i64, meshc.role = "mlp", meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: 0, 0>} {
+// BLOCK-LABEL: func.func @decode.s1(%0: tensor<1x1x8xbf16>) -> tensor<1x1x8xbf16> attributes {meshc.phase = "decode", meshc.step = 1 : i64, meshc.stage = 0 : i64, meshc.role = #meshc<role mlp>, meshc.layers = array<i64: 0, 0>, meshc.sources = array<i64: 0, 0>} {
 // BLOCK-NEXT:    %wu0 = tfm.weight "L0.up.weight" layer 0 mlp
 // BLOCK-NEXT:    %u0 = tfm.linear %0, %wu0 layer 0 mlp
 // BLOCK-NEXT:    %h0 = tfm.add %0, %u0 layer 0 mlp
 // BLOCK-NEXT:    tfm.collective send %h0 chips 2 layer 0 mlp
-// BLOCK-LABEL: func.func @decode.s2({{.*}}meshc.stage = 1 : i64, meshc.role = "attention", meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 1, 0>} {
-// BLOCK-LABEL: func.func @decode.s3({{.*}}meshc.stage = 1 : i64, meshc.role = "mlp", meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 2, 0>} {
+// BLOCK-LABEL: func.func @decode.s2({{.*}}meshc.stage = 1 : i64, meshc.role = #meshc<role attention>, meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 1, 0>} {
+// BLOCK-LABEL: func.func @decode.s3({{.*}}meshc.stage = 1 : i64, meshc.role = #meshc<role mlp>, meshc.layers = array<i64: 1, 1>, meshc.sources = array<i64: 2, 0>} {
 // BLOCK-NEXT:    %t = tfm.weight "embed.tokens" layer -1 other
 // BLOCK:         %logits = tfm.lm_head %n, %t layer -1 other
 // BLOCK-NEXT:    func.return %logits
 
-// ONE:      func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x16xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = "any", meshc.layers = array<i64: 0, 1>, meshc.sources = array<i64: -1, 0>} {
+// ONE:      func.func @decode(%ids: tensor<1x1xi32>) -> tensor<1x1x16xbf16> attributes {meshc.phase = "decode", meshc.step = 0 : i64, meshc.stage = 0 : i64, meshc.role = #meshc<role any>, meshc.layers = array<i64: 0, 1>, meshc.sources = array<i64: -1, 0>} {
 // ONE-NOT:  tfm.collective
 
 // MANY: meshc opt: error: {{.*}}split-stages: @decode has 2 layers, fewer than stages=3; use stages <= 2
@@ -100,7 +100,7 @@ func.func @prefill(%ids: tensor<1x4xi32>) -> tensor<1x4x8xbf16> {
 
 // Step 0's sends by consumer step: %a0 to step 1, then %e to step 3 (result 1). Step 3's
 // arguments by producer step: %e from step 0, then %a1 from step 2.
-// BLOCK-LABEL: func.func @prefill.s0(%0: tensor<1x4xi32>) -> (tensor<1x4x8xbf16>, tensor<1x4x8xbf16>) attributes {{{.*}}meshc.role = "attention"{{.*}}meshc.sources = array<i64: -1, 0>} {
+// BLOCK-LABEL: func.func @prefill.s0(%0: tensor<1x4xi32>) -> (tensor<1x4x8xbf16>, tensor<1x4x8xbf16>) attributes {{{.*}}meshc.role = #meshc<role attention>{{.*}}meshc.sources = array<i64: -1, 0>} {
 // BLOCK:         %[[A:.*]] = tfm.collective send %a0 chips 2 layer 0 attention
 // BLOCK-NEXT:    %[[E:.*]] = tfm.collective send %e chips 2 layer -1 other
 // BLOCK-NEXT:    func.return %[[A]], %[[E]]

@@ -57,3 +57,13 @@ def test_a_malformed_record_is_refused(bad: ArrayAttr | StringAttr) -> None:
     f.attributes[ATTR_COLLECTIVES] = bad
     with pytest.raises(MeshcError, match=ATTR_COLLECTIVES):
         recorded(f)
+
+
+def test_the_roles_of_steps_are_the_roles_of_chip_groups() -> None:
+    """split-stages' #meshc<role ...> and the system YAML's chip roles are one vocabulary."""
+    from typing import get_args
+
+    from meshc.hardware.system import Role as YamlRole
+    from meshc.ir.state import Role
+
+    assert {r.value for r in Role} == set(get_args(YamlRole))

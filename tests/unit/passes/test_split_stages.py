@@ -256,7 +256,7 @@ def test_stage_info_round_trips_and_defaults() -> None:
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [
-    (ATTR_ROLE, StringAttr("gpu"), "must be any | attention | mlp"),
+    (ATTR_ROLE, StringAttr("gpu"), "must be #meshc<role any|attention|mlp>"),
     (ATTR_STEP, IntegerAttr(-1, 64), "must be a non-negative integer"),
     (ATTR_LAYERS, DenseArrayBase.from_list(i64, [3, 2]), "must be [first, last] layer"),
     (ATTR_LAYERS, StringAttr("0-3"), "must be array<i64: ...>"),
