@@ -12,7 +12,8 @@ collective computes nothing on the chip's cores.
 
 kinds, over a group of `chips` chips each holding `x`:
   all_reduce     sum the partial results: the result has x's shape
-  all_gather     concatenate the shards along the last axis: last dim x chips
+  all_gather     concatenate the shards along the last axis: last dim x chips (or less,
+                 the last shard's padding dropped: a vocabulary tp does not divide)
   reduce_scatter sum, keep one shard: last dim / chips
   all_to_all     each chip sends x's rows to the chips that own them (MoE dispatch and
                  combine), each row to `fanout` chips (a MoE's top-k; default 1): the
@@ -96,7 +97,9 @@ class CollectiveOp(GraphOp):
                                   f"1 .. {p}")
         kind = self.kind_name
         want = x
-        if kind == CollectiveKind.ALL_GATHER:
+        if kind == CollectiveKind.ALL_GATHER:  # a padded last shard's padding is dropped
+            if len(out) == len(x) and out[:-1] == x[:-1] and x[-1] * (p - 1) < out[-1]:
+                return
             want = (*x[:-1], x[-1] * p)
         elif kind == CollectiveKind.REDUCE_SCATTER:
             if x[-1] % p:

@@ -34,6 +34,7 @@ from meshc.passes._sharding import (
     before,
     check_same_shards,
     group_of,
+    part,
     plan,
     shape,
     with_shape,
@@ -73,7 +74,8 @@ class ShardTensorPass(ModulePass):
       the router whole, the result a partial sum.
     * Every partial sum gets one `tfm.collective all_reduce ... chips tp` right after its
       producer, in its layer and block; all uses read the reduced value.
-    * lm_head: column-parallel over the vocabulary (table [V/tp, D]); its logits (through
+    * lm_head: column-parallel over the vocabulary (table [ceil(V/tp), D]: a vocabulary
+      that does not divide is padded, as Megatron pads it); its logits (through
       ops that work on a shard, e.g. lower-quant's dequantize) get an `all_gather` before
       the return, so the function type is kept. A table tied to the
       embedding: the embedding keeps the full table, lm_head gets its own tfm.weight with
@@ -92,8 +94,8 @@ class ShardTensorPass(ModulePass):
     attention, mlp, other, default all: ops of other blocks stay whole; `meshc.tp` is then
     not written); role (any, the default: every function; attention or mlp: only the step
     functions split-stages gave that role, for attention and MLP chips of different tp).
-    Fails when: tp < 1 or a block is unknown; heads, the vocabulary or a sharded width does
-    not divide over tp (or kv_heads neither divides nor is divided by tp); an attention's
+    Fails when: tp < 1 or a block is unknown; heads or a sharded width (but the vocabulary)
+    does not divide over tp (or kv_heads neither divides nor is divided by tp); an attention's
     q, k, v or result, or an lm_head's logits, reach an op meshc cannot split (matmul,
     generic, concat, slice, norm, a softmax over the vocabulary, a return of anything but
     the logits ...); a row split cuts a quantized group; the phases would split one weight
@@ -198,8 +200,8 @@ class _Sharder:
                 k = shards.get(r)
                 if k:
                     dims = shape(r)
-                    Rewriter.replace_value_with_new_type(r, with_shape(r.type,
-                                                                       (*dims[:-1], dims[-1] // k)))
+                    Rewriter.replace_value_with_new_type(
+                        r, with_shape(r.type, (*dims[:-1], part(dims[-1], k))))
 
     def _split(self, op: GraphOp, index: int, dims: tuple[int, ...]) -> None:
         self.w.split(op, index, dims)
@@ -240,7 +242,7 @@ class _Sharder:
 
     def _lm_head(self, h: LmHeadOp) -> None:
         vocab, dim = shape(h.weight)
-        self._split(h, 1, (vocab // self.tp, dim))
+        self._split(h, 1, (part(vocab, self.tp), dim))
 
     def _row_parallel(self, lin: LinearOp) -> None:
         rows, n = shape(lin.weight)

@@ -171,11 +171,21 @@ def test_gpt2_biases_tied_table_and_macs() -> None:
     assert chip_weight_bytes(shard) == 2 * (2 * layer + 64 * 64 + 64 * 64 + 2 * 64)
 
 
-def test_gpt2_vocabulary_that_does_not_divide_fails() -> None:
+def test_gpt2_vocabulary_that_does_not_divide_is_padded() -> None:
+    """50257 over 2 chips: each holds ceil(50257 / 2) = 25129 rows (the last padded, as
+    Megatron pads); the gather drops the padding, so the logits keep their 50257; the token
+    table of the embedding cannot split evenly and stays whole (vocabulary-parallel only
+    when it divides)."""
     m = load_model(ModelRequest("gpt2", ("decode",), Shape(1, 16, 16)))
-    with pytest.raises(MeshcError, match=r"tfm.lm_head 'embed.tokens' \(layer -1, other\): the "
-                       r"vocabulary of 50257 does not divide over tp=2 chips"):
-        apply(m, "shard-tensor{tp=2}")
+    apply(m, "shard-tensor{tp=2}")
+    f = phases(m)["decode"]
+    (head,) = ops(f, LmHeadOp)
+    assert shape(head.weight) == (25129, 768) and shape(head.result)[-1] == 25129
+    (gather,) = [c for c in ops(f, CollectiveOp) if c.kind_name == "all_gather"]
+    assert shape(gather.result)[-1] == 50257 and gather.result.type == f.function_type.outputs.data[0]
+    assert gather.payload_bytes() == 50257 * 2
+    assert shape(ops(f, EmbeddingOp)[0].table) == (50257, 768)
+    assert not any(isinstance(c.input.owner, EmbeddingOp) for c in ops(f, CollectiveOp))
 
 
 # --- MLA and MoE ---------------------------------------------------------------------------

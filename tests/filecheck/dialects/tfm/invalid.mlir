@@ -480,3 +480,13 @@ func.func @moe_local(%x: tensor<1x8x32xbf16>, %r: tensor<32x4xbf16>, %g: tensor<
 }
 // CHECK: %0 = "tfm.moe"
 // CHECK: Operation does not verify: need 0 < top_k (2) <= experts (4), 0 < local (8) <= experts and shared (0) >= 0
+
+// -----
+
+// A padded all-gather drops at most the last shard's padding: 4 shards of 32 hold 97..128.
+func.func @collective_gather_padding(%x: tensor<1x1x32xbf16>) {
+  %0 = tfm.collective all_gather %x chips 4 layer -1 other : tensor<1x1x32xbf16> -> tensor<1x1x96xbf16>
+  func.return
+}
+// CHECK: %0 = "tfm.collective"
+// CHECK: Operation does not verify: all_gather of (1, 1, 32) over 4 chips gives (1, 1, 128), not (1, 1, 96)
