@@ -27,6 +27,7 @@ spans go to lanes ("send #2"). Nothing depends on the wall clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from meshc.backends.base import Artifacts, EncodedRows, json_text, round_sig, rows_text
@@ -245,7 +246,14 @@ def system_trace(r: SystemResult) -> dict[str, Any]:
                           "time_unit": "microseconds of simulated time"}}
 
 
-def system_artifacts(r: SystemResult) -> Artifacts:
-    """The three files as the CLI writes them: report.json, report.md, trace.json."""
-    return {"report.json": json_text(system_report_json(r)),
-            "report.md": system_report_md(r), "trace.json": rows_text(system_trace(r))}
+def system_artifacts(r: SystemResult, backends: Iterable[str] = ("report", "trace")
+                     ) -> Artifacts:
+    """The files as the CLI writes them, for the backends asked: `report` (report.json,
+    report.md) and `trace` (trace.json); other names have no system file."""
+    asked = set(backends)
+    out: Artifacts = {}
+    if "report" in asked:
+        out |= {"report.json": json_text(system_report_json(r)), "report.md": system_report_md(r)}
+    if "trace" in asked:
+        out["trace.json"] = rows_text(system_trace(r))
+    return out

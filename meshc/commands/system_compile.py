@@ -43,7 +43,7 @@ def compile_on_system(req: ModelRequest, hw: str, parallel: str, objective: str,
                 sc = compile_system(req, system, parse_parallel(parallel), opts, say)
             artifacts = system_artifacts(sc, emitters)
         dest.write(artifacts)
-    _summary(sc, out)
+    _summary(sc, out, artifacts)
 
 
 def system_artifacts(sc: SystemCompile, emitters: list[tuple[str, Any]]) -> dict[str, str | bytes]:
@@ -51,12 +51,7 @@ def system_artifacts(sc: SystemCompile, emitters: list[tuple[str, Any]]) -> dict
     from meshc.backends.base import json_text
     from meshc.backends.system_report import system_artifacts as system_files
 
-    names = {n for n, _ in emitters}
-    files = system_files(sc.result)
-    art: dict[str, str | bytes] = {p: files[p] for p in ("report.json", "report.md")
-                                   if "report" in names}
-    if "trace" in names:
-        art["trace.json"] = files["trace.json"]
+    art: dict[str, str | bytes] = dict(system_files(sc.result, (n for n, _ in emitters)))
     for chip in sc.chips:
         for name, backend in emitters:
             for path, content in backend.emit(chip.result).items():
@@ -72,7 +67,7 @@ def system_artifacts(sc: SystemCompile, emitters: list[tuple[str, Any]]) -> dict
     return art
 
 
-def _summary(sc: SystemCompile, out: str) -> None:
+def _summary(sc: SystemCompile, out: str, written: dict[str, str | bytes]) -> None:
     """The figures people look at first, in 80 columns."""
     from rich import box
     from rich.console import Console
@@ -95,5 +90,6 @@ def _summary(sc: SystemCompile, out: str) -> None:
     console.print(t)
     for note in r.notes:
         console.print(f"note: {note}", highlight=False)
-    console.print(f"wrote {out}/ (report.md, report.json, trace.json, chips/) in "
+    top = sorted({p.split("/", 1)[0] + ("/" if "/" in p else "") for p in written})
+    console.print(f"wrote {out}/ ({', '.join(top)}) in "
                   f"{sc.compile_time_s:.1f} s")

@@ -48,6 +48,7 @@ from meshc.quality.tables import load_measured
 from meshc.result import CompileResult, PhaseResult
 
 Progress = Callable[[str], None]
+Keyed = list[tuple[func.FuncOp, str]]  # step functions with their step keys
 
 
 @dataclass(frozen=True)
@@ -166,20 +167,18 @@ def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
     module identical steps are mapped once (after tile-grain, so that the residency and
     the tiling saw all the chip holds). Returns the modules, a result per step name and the
     precisions served (the first module's: lower-quant ran on the whole model)."""
-    by_sub: dict[tuple[str, int], list[tuple[func.FuncOp, str]]] = {}
+    by_sub: dict[tuple[str, int], Keyed] = {}
     for f, info, key in steps:
         by_sub.setdefault((lay.group_of(info.role).name, info.stage), []).append((f, key))
-    same: dict[tuple[str, tuple[str, ...]], list[tuple[str, list[str]]]] = {}
+    same: dict[tuple[str, tuple[str, ...]], list[tuple[str, Keyed]]] = {}  # signature -> subgroups
     for (gname, stage), fs in by_sub.items():
-        sig = (gname, tuple(k for _, k in fs))
-        same.setdefault(sig, []).append((f"{gname}.s{stage}", [f.sym_name.data for f, _ in fs]))
-    first = {sig: by_sub[(sig[0], int(subs[0][0].rsplit(".s", 1)[1]))]
-             for sig, subs in same.items()}
+        same.setdefault((gname, tuple(k for _, k in fs)), []).append((f"{gname}.s{stage}", fs))
     results: dict[str, PhaseResult] = {}
     chips: list[ChipModule] = []
     served: Precisions | None = None
-    for sig, fs in first.items():
-        name, group = same[sig][0][0], lay.group_named(sig[0])
+    for sig, subs in same.items():
+        (name, fs), group = subs[0], lay.group_named(sig[0])
+        names = [[f.sym_name.data for f, _ in sub] for _, sub in subs]  # before any erase
         say(f"mapping {name} on {group.hw.name}")
         for f, _ in fs:
             f.detach()  # type: ignore[no-untyped-call]
@@ -200,10 +199,10 @@ def _map_subgroups(steps: list[tuple[func.FuncOp, StageInfo, str]], lay: Layout,
         for key, f in kept.items():
             say(f"simulating {f.sym_name.data}")
             by_key[key] = simulate_phase(f, group.hw, shape, opts.cold)
-        for _, names in same[sig]:  # every subgroup doing the same work gets the result
-            for step, key in zip(names, sig[1], strict=True):
+        for steps_of in names:  # every subgroup doing the same work gets the result
+            for step, key in zip(steps_of, sig[1], strict=True):
                 results[step] = by_key[key]
-        chips.append(ChipModule(name, tuple(n for n, _ in same[sig][1:]), CompileResult(
+        chips.append(ChipModule(name, tuple(n for n, _ in subs[1:]), CompileResult(
             model=name, hardware=group.hw.name, hardware_summary=group.hw.summary(),
             mesh=(group.hw.mesh_rows, group.hw.mesh_cols), pipeline=chip_spec,
             phases=tuple(by_key.values()), compile_time_s=time.perf_counter() - start,

@@ -108,7 +108,8 @@ def candidates(system: System, m: ModelSize, batch: int) -> list[Parallel]:
             if t and u:
                 for mb in (mb for mb in (1, 2) if batch % mb == 0):
                     out.append(Parallel(tp=t, pp=p, mb=mb, mlp_tp=u))
-    return sorted(out, key=lambda q: (q.chips, q.tp, q.pp, q.mb, q.ep))
+    return sorted(out, key=lambda q: (layout(system, q, batch).chips_used(), q.tp, q.pp, q.mb,
+                                      q.ep))
 
 
 def fits(system: System, m: ModelSize, q: Parallel) -> str:
@@ -190,8 +191,11 @@ def search(req: ModelRequest, system: System, objective: str, opts: CompileOptio
     sc = compile_system(req, system, best[1], opts, say)
     r = sc.result
     assert fewest is not None
-    note = (f"--parallel auto ({objective}) kept {best[1].text()} on {best[1].chips} chips; "
-            f"the fewest chips that hold the model: {fewest.chips} ({fewest.text()}); "
+    def chips(q: Parallel) -> int:
+        return layout(system, q, req.shape.batch).chips_used()
+
+    note = (f"--parallel auto ({objective}) kept {best[1].text()} on {chips(best[1])} chips; "
+            f"the fewest chips that hold the model: {chips(fewest)} ({fewest.text()}); "
             f"tried: " + "; ".join(tried))
     return replace(sc, result=replace(r, notes=(*r.notes, note)))
 
